@@ -1,0 +1,7 @@
+"""``python -m tinytorch`` runs the ``tinytorch`` command."""
+
+import sys
+
+from tinytorch.cli import main
+
+sys.exit(main())
