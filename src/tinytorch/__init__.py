@@ -8,6 +8,7 @@ Read the package in course order: ``tensor`` (Module 02), ``nn`` (03-05, 08,
 
 from __future__ import annotations
 
+from tinytorch.autograd import enable_grad, is_grad_enabled, no_grad
 from tinytorch.backends import (
     BackendUnavailableError,
     available_backends,
@@ -15,14 +16,42 @@ from tinytorch.backends import (
     set_backend,
     use_backend,
 )
+from tinytorch.creation import (
+    arange,
+    bool_,
+    cat,
+    empty,
+    eye,
+    float32,
+    float64,
+    from_numpy,
+    full,
+    full_like,
+    int32,
+    int64,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    stack,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
+from tinytorch.random import manual_seed
+from tinytorch.tensor import Tensor
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BackendUnavailableError",
-    "__version__",
-    "available_backends",
-    "get_backend",
-    "set_backend",
-    "use_backend",
+    "BackendUnavailableError", "Tensor", "__version__", "arange", "available_backends", "bool_",
+    "cat", "empty", "enable_grad", "eye", "float32", "float64", "from_numpy", "full", "full_like",
+    "get_backend", "int32", "int64", "is_grad_enabled", "linspace", "manual_seed", "no_grad",
+    "ones", "ones_like", "rand", "rand_like", "randint", "randn", "randn_like", "set_backend",
+    "stack", "tensor", "use_backend", "where", "zeros", "zeros_like",
 ]

@@ -1,0 +1,219 @@
+"""Module 06 Autograd: the computation graph and reverse-mode differentiation.
+
+Every differentiable operation is a :class:`Function` subclass whose
+``forward`` computes the output from NumPy arrays and whose ``backward`` says
+how the gradient of the output flows back to each input -- the two rules sit
+next to each other, so reading one op tells you everything about it.
+
+``Function.apply`` runs ``forward`` and, when gradients are wanted, records
+the call as a node of the graph: the output tensor's ``grad_fn``. Calling
+``loss.backward()`` walks those nodes in reverse topological order.
+
+Systems note: every node keeps the arrays its backward needs alive until
+``backward`` runs (the "activation memory" of training). After ``backward``
+the graph is released unless ``retain_graph=True``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from tinytorch.tensor import Tensor
+
+__all__ = ["Function", "enable_grad", "gradcheck", "is_grad_enabled", "no_grad", "backward"]
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside ``no_grad()``."""
+    return getattr(_state, "enabled", True)
+
+
+@contextmanager
+def _grad_mode(enabled: bool) -> Iterator[None]:
+    previous = is_grad_enabled()
+    _state.enabled = enabled
+    try:
+        yield
+    finally:
+        _state.enabled = previous
+
+
+def no_grad():
+    """Context manager (and decorator) that records no graph: inference and parameter updates."""
+    return _grad_mode(False)
+
+
+def enable_grad():
+    """Context manager that turns graph recording back on inside ``no_grad()``."""
+    return _grad_mode(True)
+
+
+class Function:
+    """One differentiable operation, and (after ``apply``) one node of the graph.
+
+    Subclasses implement ``forward(*arrays, **options) -> ndarray`` and
+    ``backward(grad) -> tuple`` with one entry per positional argument of
+    ``forward`` (an array, or ``None`` where no gradient flows). They keep what
+    ``backward`` needs as attributes of ``self``.
+    """
+
+    # attributes the graph itself uses; everything else is saved state that
+    # ``release`` frees after backward
+    _GRAPH_ATTRS = frozenset({"inputs", "released"})
+
+    def __init__(self) -> None:
+        self.inputs: tuple[Tensor | None, ...] = ()
+        self.released = False
+
+    def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:  # pragma: no cover - abstract
+        raise TypeError(f"{type(self).__name__} must define forward()")
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:  # pragma: no cover
+        raise TypeError(f"{type(self).__name__} must define backward()")
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
+        """Run the op on tensors (or plain values) and record it in the graph if needed."""
+        from tinytorch.tensor import Tensor
+
+        node = cls()
+        # which inputs want a gradient: lets backward skip work for constants
+        node.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        out = node.forward(*arrays, **kwargs)
+        needs_grad = is_grad_enabled() and any(
+            isinstance(a, Tensor) and a.requires_grad for a in args)
+        result = Tensor._wrap(out, requires_grad=needs_grad)
+        if needs_grad:
+            node.inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
+            result.grad_fn = node
+        return result
+
+    def release(self) -> None:
+        """Free the saved arrays and the links to the inputs (the graph's memory)."""
+        for name in list(vars(self)):
+            if name not in self._GRAPH_ATTRS:
+                delattr(self, name)
+        self.inputs = ()
+        self.released = True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}Backward>"
+
+
+def _topological_order(root: Function) -> list[Function]:
+    """Nodes reachable from ``root``, each after every node that consumes its output."""
+    order: list[Function] = []
+    visited: set[int] = set()
+    stack: list[tuple[Function, bool]] = [(root, False)]
+    while stack:  # iterative DFS: deep graphs (long sequences) must not hit the recursion limit
+        node, children_done = stack.pop()
+        if children_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for inp in node.inputs:
+            if inp is not None and inp.grad_fn is not None and id(inp.grad_fn) not in visited:
+                stack.append((inp.grad_fn, False))
+    order.reverse()  # root first
+    return order
+
+
+def backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) * gradient into ``.grad`` of every leaf that requires grad."""
+    if root.grad_fn is None:  # a leaf: its gradient is the seed itself
+        root._accumulate_grad(gradient)
+        return
+    if root.grad_fn.released:
+        raise RuntimeError(
+            "Trying to backward through the graph a second time: its saved values were freed "
+            "by the first backward(). Pass retain_graph=True to the first backward() if you "
+            "need to call it twice.")
+    pending: dict[int, np.ndarray] = {id(root.grad_fn): gradient}
+    for node in _topological_order(root.grad_fn):
+        grad = pending.pop(id(node), None)
+        if grad is None:
+            continue
+        if node.released:
+            raise RuntimeError(
+                "Trying to backward through part of a graph that an earlier backward() already "
+                "freed; pass retain_graph=True to that earlier backward().")
+        input_grads = node.backward(grad)
+        if len(input_grads) != len(node.inputs):
+            raise RuntimeError(f"{node!r} returned {len(input_grads)} gradients for "
+                               f"{len(node.inputs)} inputs")
+        for inp, g in zip(node.inputs, input_grads, strict=True):
+            if inp is None or g is None or not inp.requires_grad:
+                continue
+            if g.shape != inp.shape:
+                raise RuntimeError(f"{node!r} produced a gradient of shape {g.shape} for an "
+                                   f"input of shape {inp.shape}")
+            if inp._retains_grad or inp.grad_fn is None:
+                inp._accumulate_grad(g)
+            if inp.grad_fn is not None:
+                key = id(inp.grad_fn)
+                pending[key] = pending[key] + g if key in pending else g
+        if not retain_graph:
+            node.release()
+
+
+def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6,
+              atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
+    """Compare analytic gradients of ``fn(*inputs)`` with central finite differences.
+
+    Runs in float64 (inputs are copied to float64): finite differences in
+    float32 are too noisy to check anything. The output is contracted with a
+    fixed random tensor so non-scalar outputs are checked in every direction.
+    Returns True, or raises ``AssertionError`` naming the input and the worst
+    element.
+    """
+    from tinytorch.tensor import Tensor
+
+    leaves = [Tensor(np.array(t.data, dtype=np.float64, order="C"), requires_grad=t.requires_grad)
+              for t in inputs]
+    rng = np.random.default_rng(seed)
+    probe = None
+
+    def objective() -> Tensor:
+        nonlocal probe
+        out = fn(*leaves)
+        if probe is None:
+            probe = rng.standard_normal(out.shape)
+        return (out * Tensor(probe)).sum()
+
+    for t in leaves:
+        t.grad = None
+    objective().backward()
+    analytic = [None if t.grad is None else t.grad.data.copy() for t in leaves]
+    for index, t in enumerate(leaves):
+        if not t.requires_grad:
+            continue
+        numeric = np.zeros_like(t.data)
+        flat, num_flat = t.data.reshape(-1), numeric.reshape(-1)
+        with no_grad():
+            for i in range(flat.size):
+                original = flat[i]
+                flat[i] = original + eps
+                plus = objective().item()
+                flat[i] = original - eps
+                minus = objective().item()
+                flat[i] = original
+                num_flat[i] = (plus - minus) / (2 * eps)
+        got = analytic[index] if analytic[index] is not None else np.zeros_like(numeric)
+        if not np.allclose(got, numeric, atol=atol, rtol=rtol):
+            worst = np.unravel_index(np.argmax(np.abs(got - numeric)), numeric.shape)
+            raise AssertionError(
+                f"gradcheck failed for input {index} (shape {t.shape}) at {worst}: "
+                f"analytic {got[worst]:.6g} vs numeric {numeric[worst]:.6g}")
+    return True
