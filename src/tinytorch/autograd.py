@@ -87,7 +87,10 @@ class Function:
         node = cls()
         # which inputs want a gradient: lets backward skip work for constants
         node.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        # NumPy scalars (np.float64(2.0), np.sqrt(d)) act like Python numbers, as in
+        # PyTorch: they must not silently promote a float32 tensor to float64
+        arrays = [a.data if isinstance(a, Tensor) else a.item() if isinstance(a, np.generic)
+                  else a for a in args]
         out = node.forward(*arrays, **kwargs)
         needs_grad = is_grad_enabled() and any(
             isinstance(a, Tensor) and a.requires_grad for a in args)

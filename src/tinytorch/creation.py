@@ -32,9 +32,7 @@ def _make(array: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (like ``torch.tensor``)."""
-    array = as_array(data, dtype)
-    return Tensor(array.copy() if array is getattr(data, "data", data) else array,
-                  requires_grad=requires_grad)
+    return Tensor(np.array(as_array(data, dtype), copy=True), requires_grad=requires_grad)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

@@ -46,9 +46,12 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
             data = [x.data if isinstance(x, Tensor) else x for x in data]
-        array = np.asarray(data)
-        if array.dtype == object:
-            raise TypeError(f"cannot build a tensor from {type(data).__name__}: "
+        try:
+            array = np.asarray(data)
+        except ValueError:
+            array = None
+        if array is None or array.dtype == object:
+            raise TypeError(f"cannot build a tensor from this {type(data).__name__}: "
                             "nested sequences must be rectangular and numeric")
         if dtype is None:
             array = array.astype(_default_dtype(array), copy=False)

@@ -52,6 +52,12 @@ class MatMul(Function):
         if self.a.shape[-1] != self.b.shape[-2]:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are incompatible: "
                              f"inner dimensions {self.a.shape[-1]} and {self.b.shape[-2]} differ")
+        try:
+            np.broadcast_shapes(self.a.shape[:-2], self.b.shape[:-2])
+        except ValueError:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are incompatible: batch "
+                             f"dimensions {self.a.shape[:-2]} and {self.b.shape[:-2]} do not "
+                             "broadcast") from None
         out = batched_matmul(self.a, self.b)
         self.out_shape = out.shape
         if a.ndim == 1:

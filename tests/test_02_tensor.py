@@ -1,0 +1,155 @@
+"""Module 02 Tensor: construction, dtypes, forward values and clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinytorch as tt
+from tests._ops_table import OP_CASES
+
+
+def test_default_dtypes_follow_pytorch():
+    assert tt.tensor([1.0, 2.0]).dtype == np.float32
+    assert tt.tensor([1, 2]).dtype == np.int64
+    assert tt.tensor([True, False]).dtype == np.bool_
+    assert tt.tensor(np.zeros(3, dtype=np.float64)).dtype == np.float64  # arrays keep dtype
+    assert tt.tensor([1, 2], dtype=tt.float32).dtype == np.float32
+    assert tt.zeros(2, 3).dtype == np.float32 and tt.zeros(2, 3).shape == (2, 3)
+    assert tt.arange(5).dtype == np.int64 and tt.arange(0.0, 1.0, 0.25).dtype == np.float32
+
+
+def test_properties():
+    t = tt.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert t.shape == (2, 3) and t.ndim == 2 and t.dim() == 2
+    assert t.size() == (2, 3) and t.size(1) == 3 and t.numel() == 6
+    assert t.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    assert isinstance(t.numpy(), np.ndarray)
+    assert t.sum().item() == 21.0
+    assert len(t) == 2 and [row.shape for row in t] == [(3,), (3,)]
+    assert "tensor([[1., 2., 3.]" in repr(t)
+    assert "requires_grad=True" in repr(tt.ones(2, requires_grad=True))
+
+
+def test_tensor_copies_but_from_numpy_shares():
+    a = np.zeros(3, dtype=np.float32)
+    t, s = tt.tensor(a), tt.from_numpy(a)
+    a[0] = 5
+    assert t.data[0] == 0 and s.data[0] == 5
+
+
+def test_factories():
+    tt.manual_seed(3)
+    r1 = tt.randn(4, 5)
+    tt.manual_seed(3)
+    r2 = tt.randn(4, 5)
+    np.testing.assert_array_equal(r1.data, r2.data)
+    assert tt.rand(1000).data.min() >= 0 and tt.rand(1000).data.max() < 1
+    np.testing.assert_array_equal(tt.eye(3).data, np.eye(3))
+    np.testing.assert_array_equal(tt.full((2, 2), 7.0).data, np.full((2, 2), 7.0))
+    assert tt.full((2,), 3).dtype == np.int64
+    ref = tt.ones(2, 3, dtype=tt.float64)
+    for like in (tt.zeros_like, tt.ones_like, tt.rand_like, tt.randn_like):
+        out = like(ref)
+        assert out.shape == (2, 3) and out.dtype == np.float64
+    assert tt.full_like(ref, 2.0).data.sum() == 12.0
+    np.testing.assert_array_equal(tt.arange(1, 7, 2).data, [1, 3, 5])
+    assert tt.zeros((2, 3)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("case", OP_CASES, ids=lambda c: c.name)
+def test_forward_matches_numpy_semantics_in_float64(case, rng):
+    """Every op's forward, in float64, against a float64 PyTorch or NumPy result."""
+    arrays = case.inputs(rng, np.float64)
+    out = case.fn(tt, *[tt.tensor(a) for a in arrays])
+    assert out.dtype == np.float64
+    torch = pytest.importorskip("torch")
+    want = case.fn(torch, *[torch.tensor(a) for a in arrays]).numpy()
+    np.testing.assert_allclose(out.data, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", OP_CASES, ids=lambda c: c.name)
+def test_forward_float32_matches_torch(case, rng, torch):
+    arrays = case.inputs(rng)
+    out = case.fn(tt, *[tt.tensor(a) for a in arrays])
+    want = case.fn(torch, *[torch.tensor(a) for a in arrays]).numpy()
+    assert out.dtype == np.float32
+    assert out.shape == want.shape
+    np.testing.assert_allclose(out.data, want, rtol=case.rtol, atol=case.rtol)
+
+
+def test_comparisons_give_bool_tensors():
+    a = tt.tensor([1.0, 2.0, 3.0])
+    for result, want in ((a > 2, [False, False, True]), (a >= 2, [False, True, True]),
+                         (a < 2, [True, False, False]), (a <= 2, [True, True, False]),
+                         (a == 2, [False, True, False]), (a != 2, [True, False, True])):
+        assert result.dtype == np.bool_ and result.tolist() == want
+        assert not result.requires_grad
+
+
+def test_argmax_argmin():
+    a = tt.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    assert a.argmax().item() == 3
+    assert a.argmax(dim=1).tolist() == [1, 0]
+    assert a.argmin(dim=0, keepdim=True).tolist() == [[0, 1, 0]]
+    assert a.argmax(dim=1).dtype == np.int64
+    values, indices = a.max(dim=1)
+    assert values.tolist() == [5.0, 7.0] and indices.tolist() == [1, 0]
+
+
+def test_scalar_operands_keep_float32():
+    a = tt.ones(3)
+    for out in (a + 1, 2 * a, a / 3.0, a ** 2, 1.5 - a, a * np.float64(2.0)):
+        assert out.dtype == np.float32
+
+
+def test_setitem_and_inplace_helpers():
+    a = tt.zeros(2, 3)
+    a[0, 1] = 5.0
+    a[1] = tt.tensor([1.0, 2.0, 3.0])
+    assert a.tolist() == [[0.0, 5.0, 0.0], [1.0, 2.0, 3.0]]
+    a.fill_(2.0)
+    assert a.sum().item() == 12.0
+    a.zero_()
+    assert a.sum().item() == 0.0
+
+
+# ---- clear errors -----------------------------------------------------------------
+
+def test_incompatible_shapes_name_both():
+    with pytest.raises(ValueError, match=r"add: shapes \(2, 3\) and \(4,\)"):
+        tt.ones(2, 3) + tt.ones(4)
+    with pytest.raises(ValueError, match=r"mul: shapes \(2, 3\) and \(2, 2\)"):
+        tt.ones(2, 3) * tt.ones(2, 2)
+
+
+def test_matmul_errors_name_both_shapes():
+    with pytest.raises(ValueError, match=r"matmul: shapes \(2, 3\) and \(4, 5\)"):
+        tt.ones(2, 3) @ tt.ones(4, 5)
+    with pytest.raises(ValueError, match=r"matmul: shapes \(2, 2, 3\) and \(3, 3, 4\)"):
+        tt.ones(2, 2, 3) @ tt.ones(3, 3, 4)
+    with pytest.raises(ValueError, match="at least 1 dimension"):
+        tt.tensor(2.0) @ tt.ones(2)
+
+
+def test_other_errors():
+    with pytest.raises(ValueError, match=r"cannot reshape a tensor of shape \(2, 3\)"):
+        tt.ones(2, 3).reshape(4, 2)
+    with pytest.raises(ValueError, match="only one-element tensors"):
+        tt.ones(2).item()
+    with pytest.raises(IndexError, match=r"shape \(2, 3\)"):
+        tt.ones(2, 3)[5]
+    with pytest.raises(IndexError, match="dim 3 is out of range"):
+        tt.ones(2, 3).sum(dim=3)
+    with pytest.raises(ValueError, match="not a permutation"):
+        tt.ones(2, 3).permute(0, 0)
+    with pytest.raises(ValueError, match="cat: shapes"):
+        tt.cat([tt.ones(2, 3), tt.ones(3, 3)], dim=1)
+    with pytest.raises(ValueError, match="stack: all tensors must have the same shape"):
+        tt.stack([tt.ones(2), tt.ones(3)])
+    with pytest.raises(TypeError, match="mask must be a bool"):
+        tt.ones(2).masked_fill(tt.tensor([1, 0]), 0.0)
+    with pytest.raises(TypeError, match="rectangular"):
+        tt.tensor([[1.0, 2.0], [3.0]])
+    with pytest.raises(RuntimeError, match="floating-point"):
+        tt.tensor([1, 2], requires_grad=True)
