@@ -172,3 +172,16 @@ def test_cast_gradient_returns_to_input_dtype():
     x = tt.ones(3, requires_grad=True)
     (x.double() * 2).sum().backward()
     assert x.grad.dtype == np.float32
+
+
+def test_saved_bytes_counts_activation_memory():
+    from tinytorch.autograd import graph_nodes, saved_bytes
+
+    x = tt.randn(64, 100)
+    w = tt.randn(100, 50, requires_grad=True)
+    y = (x @ w).exp()          # matmul saves x and w, exp saves its output
+    assert len(graph_nodes(y)) == 2
+    expected = x.data.nbytes + w.data.nbytes + y.data.nbytes
+    assert saved_bytes(y) == expected
+    with tt.no_grad():
+        assert saved_bytes((x @ w).exp()) == 0

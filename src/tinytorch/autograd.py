@@ -26,7 +26,8 @@ import numpy as np
 if TYPE_CHECKING:
     from tinytorch.tensor import Tensor
 
-__all__ = ["Function", "enable_grad", "gradcheck", "is_grad_enabled", "no_grad", "backward"]
+__all__ = ["Function", "backward", "enable_grad", "gradcheck", "graph_nodes", "is_grad_enabled",
+           "no_grad", "saved_bytes"]
 
 _state = threading.local()
 
@@ -169,6 +170,30 @@ def backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> 
                 pending[key] = pending[key] + g if key in pending else g
         if not retain_graph:
             node.release()
+
+
+def graph_nodes(root: Tensor) -> list[Function]:
+    """Every node of the graph that produced ``root``, root first."""
+    return [] if root.grad_fn is None else _topological_order(root.grad_fn)
+
+
+def saved_bytes(root: Tensor) -> int:
+    """Bytes of arrays the graph behind ``root`` keeps alive for backward.
+
+    This is the activation memory of training: it grows with batch size and
+    depth, and it is why inference under ``no_grad()`` needs far less memory.
+    """
+    seen: set[int] = set()
+    total = 0
+    for node in graph_nodes(root):
+        for name, value in vars(node).items():
+            if name in Function._GRAPH_ATTRS or not isinstance(value, np.ndarray):
+                continue
+            base = value if value.base is None else value.base  # views share their base
+            if id(base) not in seen:
+                seen.add(id(base))
+                total += base.nbytes
+    return total
 
 
 def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6,
