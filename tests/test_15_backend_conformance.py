@@ -10,10 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.conftest import backend_params
 from tinytorch.backends import contract, load_backend
 from tinytorch.backends.numpy_backend import softmax as numpy_softmax
-
-from tests.conftest import backend_params
 
 
 def _mm(shape_a, shape_b, transpose_a=False, transpose_b=False):

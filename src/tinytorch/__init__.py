@@ -48,6 +48,19 @@ from tinytorch.tensor import Tensor
 
 __version__ = "0.1.0"
 
+# Subpackages load on first use (PEP 562): `import tinytorch` stays fast, and a
+# module's tests can check they need nothing from later modules.
+_SUBPACKAGES = ("autograd", "backends", "data", "milestones", "nn", "optim", "profiler",
+                "serialization", "training")
+
+
+def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"tinytorch.{name}")
+    raise AttributeError(f"module 'tinytorch' has no attribute {name!r}")
+
 __all__ = [
     "BackendUnavailableError", "Tensor", "__version__", "arange", "available_backends", "bool_",
     "cat", "empty", "enable_grad", "eye", "float32", "float64", "from_numpy", "full", "full_like",

@@ -89,7 +89,8 @@ def check_backends(report: Report) -> None:
     try:
         default = get_backend()
     except ValueError as exc:
-        report.fail("default backend", str(exc), "unset TINYTORCH_BACKEND or set it to a valid name")
+        report.fail("default backend", str(exc),
+                    "unset TINYTORCH_BACKEND or set it to a valid name")
         return
     if default in available:
         report.ok("default backend", default)
@@ -121,8 +122,8 @@ def check_kernels(report: Report) -> None:
         if mm_ok and sm_ok:
             report.ok(f"kernels/{name}", "matmul and softmax agree with the float64 reference")
         else:
-            report.fail(f"kernels/{name}", "wrong results (matmul ok: %s, softmax ok: %s)"
-                        % (mm_ok, sm_ok), "rebuild with `pip install --force-reinstall .` "
+            report.fail(f"kernels/{name}", f"wrong results (matmul ok: {mm_ok}, softmax ok: "
+                        f"{sm_ok})", "rebuild with `pip install --force-reinstall .` "
                         "and report the output of `pytest tests/`")
 
 

@@ -94,7 +94,8 @@ class Cat(Function):
         self.dim = dim % ndim
         for a in arrays[1:]:
             s0, s = np.shape(arrays[0]), np.shape(a)
-            if len(s) != ndim or s[:self.dim] + s[self.dim + 1:] != s0[:self.dim] + s0[self.dim + 1:]:
+            outside = s[:self.dim] + s[self.dim + 1:], s0[:self.dim] + s0[self.dim + 1:]
+            if len(s) != ndim or outside[0] != outside[1]:
                 raise ValueError(f"cat: shapes {s0} and {s} differ outside dim {dim}")
         self.splits = np.cumsum([np.shape(a)[self.dim] for a in arrays])[:-1]
         return np.concatenate(arrays, axis=self.dim)

@@ -1,0 +1,56 @@
+"""Milestones: runnable reproductions of ML history on TinyTorch.
+
+Each milestone module defines ``add_arguments(parser)`` and
+``run(args) -> MilestoneResult``; the registry below holds what the command
+line shows without importing them (a milestone may need every module of the
+course, listing them must not). ``tinytorch milestone NAME`` runs one and
+exits non-zero when it misses its target; the scripts in the repository's
+``milestones/`` folder call the same code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from types import ModuleType
+
+
+@dataclass(frozen=True)
+class Milestone:
+    name: str
+    year: int
+    module: int          # the course module after which a student can run it
+    title: str
+    module_path: str
+
+
+@dataclass
+class MilestoneResult:
+    """What a milestone achieved; ``passed`` decides the exit code."""
+
+    passed: bool
+    summary: str
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+REGISTRY: dict[str, Milestone] = {}
+
+
+def register(milestone: Milestone) -> None:
+    REGISTRY[milestone.name] = milestone
+
+
+for _m in (
+    Milestone("perceptron", 1957, 4, "Rosenblatt's perceptron separates two clouds of points",
+              "tinytorch.milestones.perceptron"),
+    Milestone("xor", 1969, 6, "XOR: a single-layer perceptron fails, a 2-layer MLP succeeds",
+              "tinytorch.milestones.xor"),
+):
+    register(_m)
+
+
+def load(name: str) -> tuple[Milestone, ModuleType]:
+    if name not in REGISTRY:
+        raise ValueError(f"unknown milestone {name!r}; available: {', '.join(REGISTRY)}")
+    info = REGISTRY[name]
+    return info, importlib.import_module(info.module_path)
