@@ -78,5 +78,6 @@ inline MatrixLayout matrix_layout(const py::array& a, const char* name) {
 void bind_build_info(py::module_& m);
 void bind_matmul(py::module_& m);
 void bind_softmax(py::module_& m);
+void bind_conv(py::module_& m);
 
 }  // namespace tinytorch::bind

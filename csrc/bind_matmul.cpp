@@ -1,19 +1,40 @@
+// Python bindings of the matmul family: matmul, bmm and the Module 15 step
+// variants. Every argument is checked here, before any kernel touches memory.
+#include <algorithm>
+#include <array>
+#include <string>
+
 #include "bind_common.h"
 #include "kernels.h"
 
 namespace tinytorch::bind {
 
-static py::array_t<float> matmul(const py::array& a, const py::array& b) {
+// The Module 15 road, slowest first; `matmul_variant` accepts these names.
+constexpr std::array<const char*, 5> MATMUL_VARIANTS = {"naive", "reordered", "blocked",
+                                                        "packed_simd", "threaded"};
+
+struct MatmulShape {
+    int64_t M, K, N;
+};
+
+// a: (M, K) float32, b: (K, N) float32, or a clear TypeError / ValueError.
+static MatmulShape check_matmul_operands(const py::array& a, const py::array& b,
+                                         const char* op) {
     require_float32(a, "a");
     require_float32(b, "b");
     require_ndim(a, "a", 2);
     require_ndim(b, "b", 2);
     const int64_t M = a.shape(0), K = a.shape(1), N = b.shape(1);
     if (b.shape(0) != K) {
-        throw py::value_error("matmul: shapes " + shape_str(a) + " and " + shape_str(b) +
-                              " cannot be multiplied (" + std::to_string(K) + " != " +
-                              std::to_string(b.shape(0)) + ")");
+        throw py::value_error(std::string(op) + ": shapes " + shape_str(a) + " and " +
+                              shape_str(b) + " cannot be multiplied (" + std::to_string(K) +
+                              " != " + std::to_string(b.shape(0)) + ")");
     }
+    return {M, K, N};
+}
+
+static py::array_t<float> matmul(const py::array& a, const py::array& b) {
+    const auto [M, K, N] = check_matmul_operands(a, b, "matmul");
     py::array_t<float> c({M, N});
     if (M == 0 || N == 0) return c;
     if (K == 0) {
@@ -54,9 +75,51 @@ static py::array_t<float> bmm(const py::array& a, const py::array& b) {
     const float* pb = static_cast<const float*>(b.data());
     {
         py::gil_scoped_release release;
-        for (int64_t i = 0; i < batch; ++i) {
-            sgemm(false, false, M, N, K, pa + i * M * K, K, pb + i * K * N, N, pc + i * M * N, N);
-        }
+        sgemm_batched(batch, false, false, M, N, K, pa, M * K, K, pb, K * N, N, pc, M * N, N);
+    }
+    return c;
+}
+
+static py::array_t<float> matmul_variant(const py::array& a, const py::array& b,
+                                         const std::string& variant) {
+    const auto* found = std::find(MATMUL_VARIANTS.begin(), MATMUL_VARIANTS.end(), variant);
+    if (found == MATMUL_VARIANTS.end()) {
+        std::string valid;
+        for (const char* name : MATMUL_VARIANTS) valid += std::string(valid.empty() ? "" : ", ") +
+                                                          "'" + name + "'";
+        throw py::value_error("matmul_variant: unknown variant '" + variant + "'; valid: " +
+                              valid);
+    }
+    const auto [M, K, N] = check_matmul_operands(a, b, "matmul_variant");
+    if (variant == "packed_simd" || variant == "threaded") {
+        // The real kernel: reads transposed views in place, like matmul.
+        if (variant == "threaded") return matmul(a, b);
+        py::array_t<float> c({M, N});
+        if (M * N == 0) return c;
+        const MatrixLayout la = matrix_layout(a, "a"), lb = matrix_layout(b, "b");
+        const float* pa = static_cast<const float*>(a.data());
+        const float* pb = static_cast<const float*>(b.data());
+        float* pc = c.mutable_data();
+        py::gil_scoped_release release;
+        sgemm_threads(la.trans, lb.trans, M, N, K, pa, la.ld, pb, lb.ld, pc, N, 1);
+        return c;
+    }
+    // The teaching steps index plain row-major arrays; other layouts are
+    // copied once here (already float32, so this is a layout change only).
+    using c_array = py::array_t<float, py::array::c_style | py::array::forcecast>;
+    const c_array ca = c_array::ensure(a), cb = c_array::ensure(b);
+    py::array_t<float> c({M, N});
+    if (M * N == 0) return c;
+    const float* pa = ca.data();
+    const float* pb = cb.data();
+    float* pc = c.mutable_data();
+    py::gil_scoped_release release;
+    if (variant == "naive") {
+        matmul_naive(M, N, K, pa, pb, pc);
+    } else if (variant == "reordered") {
+        matmul_reordered(M, N, K, pa, pb, pc);
+    } else {
+        matmul_blocked(M, N, K, pa, pb, pc);
     }
     return c;
 }
@@ -65,7 +128,15 @@ void bind_matmul(py::module_& m) {
     m.def("matmul", &matmul, py::arg("a"), py::arg("b"),
           "C = A @ B for 2-D float32 arrays; A or B may be transposed views (no copy).");
     m.def("bmm", &bmm, py::arg("a"), py::arg("b"),
-          "Batched matmul: (B, M, K) @ (B, K, N) -> (B, M, N), C-contiguous float32.");
+          "Batched matmul: (B, M, K) @ (B, K, N) -> (B, M, N), C-contiguous float32. "
+          "Many small matrices run one per thread; large ones are each split across threads.");
+    m.def("matmul_variant", &matmul_variant, py::arg("a"), py::arg("b"), py::arg("variant"),
+          "C = A @ B computed by one step of Module 15's road to a fast matmul: 'naive' (i-j-k), "
+          "'reordered' (i-k-j), 'blocked' (cache tiles), 'packed_simd' (the real kernel on one "
+          "thread), 'threaded' (the real kernel on all threads, same as matmul).");
+    py::tuple names(MATMUL_VARIANTS.size());
+    for (size_t i = 0; i < MATMUL_VARIANTS.size(); ++i) names[i] = MATMUL_VARIANTS[i];
+    m.attr("MATMUL_VARIANTS") = names;
 }
 
 }  // namespace tinytorch::bind

@@ -31,4 +31,5 @@ PYBIND11_MODULE(_native, m) {
     tinytorch::bind::bind_build_info(m);
     tinytorch::bind::bind_matmul(m);
     tinytorch::bind::bind_softmax(m);
+    tinytorch::bind::bind_conv(m);
 }

@@ -57,6 +57,101 @@ CASES = {
 }
 
 
+def _loop_float64(kernel):
+    """The reference for the spatial kernels: the loop backend (the spec) in float64."""
+    from tinytorch.backends import loop
+
+    def reference(*args):
+        args = [a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype == np.float32
+                else a for a in args]
+        return getattr(loop, kernel)(*args)
+    return reference
+
+
+def _spatial(kernel, make_args):
+    def make(rng):
+        return make_args(rng), {}
+    return make
+
+
+def _normal(rng, *shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+# (N, C, H, W), (F, KH, KW), stride, padding, dilation: odd sizes, strides, dilation, 1x1
+CONV_GEOMETRIES = [
+    ((1, 1, 1, 1), (1, 1, 1), (1, 1), (0, 0), (1, 1)),
+    ((2, 3, 7, 9), (4, 3, 5), (1, 1), (1, 2), (1, 1)),
+    ((1, 2, 8, 8), (3, 3, 3), (2, 2), (1, 1), (1, 1)),
+    ((2, 2, 9, 7), (2, 3, 3), (1, 2), (2, 0), (2, 2)),
+    ((0, 2, 5, 5), (3, 3, 3), (1, 1), (1, 1), (1, 1)),
+]
+
+
+def _conv_out_hw(x_shape, k, stride, padding, dilation):
+    return tuple((x_shape[2 + i] + 2 * padding[i] - dilation[i] * (k[i] - 1) - 1) // stride[i] + 1
+                 for i in range(2))
+
+
+def _conv_cases():
+    cases = {"conv2d": [], "conv2d_backward_input": [], "conv2d_backward_weight": []}
+    for xs, (f, kh, kw), stride, pad, dil in CONV_GEOMETRIES:
+        n, c, h, w = xs
+        oh, ow = _conv_out_hw(xs, (kh, kw), stride, pad, dil)
+        tag = f"x{xs}-w{(f, c, kh, kw)}-s{stride}-p{pad}-d{dil}"
+        cases["conv2d"].append((tag, _spatial("conv2d", lambda rng, xs=xs, f=f, c=c, kh=kh, kw=kw,
+                                                      s=stride, p=pad, d=dil: (
+            _normal(rng, *xs), _normal(rng, f, c, kh, kw), s, p, d)), _loop_float64("conv2d"),
+            1e-4))
+        cases["conv2d_backward_input"].append((tag, _spatial(
+            "conv2d_backward_input", lambda rng, n=n, f=f, c=c, kh=kh, kw=kw, oh=oh, ow=ow, h=h,
+            w=w, s=stride, p=pad, d=dil: (_normal(rng, n, f, oh, ow), _normal(rng, f, c, kh, kw),
+                                          (h, w), s, p, d)),
+            _loop_float64("conv2d_backward_input"), 1e-4))
+        cases["conv2d_backward_weight"].append((tag, _spatial(
+            "conv2d_backward_weight", lambda rng, xs=xs, n=n, f=f, kh=kh, kw=kw, oh=oh, ow=ow,
+            s=stride, p=pad, d=dil: (_normal(rng, n, f, oh, ow), _normal(rng, *xs), (kh, kw), s,
+                                     p, d)),
+            _loop_float64("conv2d_backward_weight"), 1e-4))
+    return cases
+
+
+# (N, C, H, W), kernel, stride, padding
+POOL_GEOMETRIES = [((1, 1, 1, 1), (1, 1), (1, 1), (0, 0)), ((2, 3, 7, 9), (3, 2), (2, 2), (1, 1)),
+                   ((1, 2, 8, 8), (2, 2), (2, 2), (0, 0)), ((0, 1, 4, 4), (2, 2), (2, 2), (0, 0))]
+
+
+def _pool_cases():
+    cases = {k: [] for k in ("max_pool2d", "max_pool2d_backward", "avg_pool2d",
+                             "avg_pool2d_backward")}
+    from tinytorch.backends import loop
+
+    for xs, k, s, p in POOL_GEOMETRIES:
+        tag = f"x{xs}-k{k}-s{s}-p{p}"
+        oh = (xs[2] + 2 * p[0] - k[0]) // s[0] + 1
+        ow = (xs[3] + 2 * p[1] - k[1]) // s[1] + 1
+        cases["max_pool2d"].append((tag, _spatial("max_pool2d", lambda rng, xs=xs, k=k, s=s, p=p: (
+            _normal(rng, *xs), k, s, p)), _loop_float64("max_pool2d"), 1e-6))
+        cases["avg_pool2d"].append((tag, _spatial("avg_pool2d", lambda rng, xs=xs, k=k, s=s, p=p: (
+            _normal(rng, *xs), k, s, p)), _loop_float64("avg_pool2d"), 1e-6))
+
+        def max_backward_args(rng, xs=xs, k=k, s=s, p=p):
+            _, indices = loop.max_pool2d(_normal(rng, *xs), k, s, p)
+            return _normal(rng, *indices.shape), indices, xs[2:]
+        cases["max_pool2d_backward"].append((tag, _spatial("max_pool2d_backward",
+                                                           max_backward_args),
+                                             _loop_float64("max_pool2d_backward"), 1e-6))
+        cases["avg_pool2d_backward"].append((tag, _spatial(
+            "avg_pool2d_backward", lambda rng, xs=xs, k=k, s=s, p=p, oh=oh, ow=ow: (
+                _normal(rng, xs[0], xs[1], oh, ow), xs[2:], k, s, p)),
+            _loop_float64("avg_pool2d_backward"), 1e-6))
+    return cases
+
+
+CASES.update(_conv_cases())
+CASES.update(_pool_cases())
+
+
 def test_every_contract_kernel_has_conformance_cases():
     assert set(CASES) == set(contract.KERNELS)
 
@@ -71,9 +166,15 @@ def test_kernel_agrees_with_reference(backend_name, kernel, case_id, make, refer
     args, kwargs = make(rng)
     got = getattr(load_backend(backend_name), kernel)(*args, **kwargs)
     want = reference(*args, **kwargs)
-    assert got.shape == want.shape
-    assert got.dtype == np.float32, f"{backend_name}.{kernel} changed dtype to {got.dtype}"
-    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    if not isinstance(got, tuple):  # max_pool2d returns (values, indices)
+        got, want = (got,), (want,)
+    for g, w in zip(got, want, strict=True):
+        assert g.shape == w.shape
+        if w.dtype.kind == "f":
+            assert g.dtype == np.float32, f"{backend_name}.{kernel} changed dtype to {g.dtype}"
+            np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+        else:
+            np.testing.assert_array_equal(g, w)
 
 
 @pytest.mark.parametrize("backend_name", backend_params())

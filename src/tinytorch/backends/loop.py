@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from tinytorch.backends import _conv_shapes
+
 NAME = "loop"
 
 
@@ -53,3 +55,226 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
         out.append([e / total if total > 0 else math.nan for e in exps])
     result = np.array(out, dtype=x.dtype).reshape(moved.shape)
     return np.moveaxis(result, -1, axis)
+
+
+# ---- Module 08: spatial kernels ---------------------------------------------
+# x: (N, C, H, W), weight: (F, C, KH, KW), y: (N, F, OH, OW). Input pixel read
+# by output (oh, ow) through kernel tap (kh, kw):
+#     ih = oh*sh - ph + kh*dh,   iw = ow*sw - pw + kw*dw
+# A tap that lands in the padding reads zero (conv, avg pool) or -inf (max pool).
+
+
+def conv2d(x: np.ndarray, weight: np.ndarray, stride: tuple[int, int],
+           padding: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
+    """2-D cross-correlation (what deep learning calls convolution), no bias.
+
+    x: (N, C, H, W), weight: (F, C, KH, KW) -> y: (N, F, OH, OW)::
+
+        for n in N: for f in F: for oh in OH: for ow in OW:
+            for c in C: for kh in KH: for kw in KW:
+                ih, iw = oh*sh - ph + kh*dh, ow*sw - pw + kw*dw
+                if 0 <= ih < H and 0 <= iw < W:
+                    y[n, f, oh, ow] += x[n, c, ih, iw] * weight[f, c, kh, kw]
+    """
+    g = _conv_shapes.check_conv2d(x, weight, stride, padding, dilation)
+    (sh, sw), (ph, pw), (dh, dw) = g.stride, g.padding, g.dilation
+    X, Wt = x.tolist(), weight.tolist()
+    y = np.zeros(g.output_shape, dtype=np.result_type(x, weight))
+    for n in range(g.N):
+        for f in range(g.F):
+            for oh in range(g.OH):
+                for ow in range(g.OW):
+                    total = 0.0
+                    for c in range(g.C):
+                        for kh in range(g.KH):
+                            for kw in range(g.KW):
+                                ih, iw = oh * sh - ph + kh * dh, ow * sw - pw + kw * dw
+                                if 0 <= ih < g.H and 0 <= iw < g.W:
+                                    total += X[n][c][ih][iw] * Wt[f][c][kh][kw]
+                    y[n, f, oh, ow] = total
+    return y
+
+
+def conv2d_backward_input(grad_out: np.ndarray, weight: np.ndarray, input_hw: tuple[int, int],
+                          stride: tuple[int, int], padding: tuple[int, int],
+                          dilation: tuple[int, int]) -> np.ndarray:
+    """dL/dx of conv2d: every output sends its gradient back along the taps that made it.
+
+    grad_out: (N, F, OH, OW), weight: (F, C, KH, KW), input_hw: (H, W) -> (N, C, H, W)::
+
+        for n in N: for f in F: for oh in OH: for ow in OW:
+            for c in C: for kh in KH: for kw in KW:
+                ih, iw = oh*sh - ph + kh*dh, ow*sw - pw + kw*dw
+                if 0 <= ih < H and 0 <= iw < W:
+                    grad_x[n, c, ih, iw] += grad_out[n, f, oh, ow] * weight[f, c, kh, kw]
+    """
+    g = _conv_shapes.check_conv2d_backward_input(grad_out, weight, input_hw, stride, padding,
+                                                 dilation)
+    (sh, sw), (ph, pw), (dh, dw) = g.stride, g.padding, g.dilation
+    G, Wt = grad_out.tolist(), weight.tolist()
+    grad_x = [[[[0.0] * g.W for _ in range(g.H)] for _ in range(g.C)] for _ in range(g.N)]
+    for n in range(g.N):
+        for f in range(g.F):
+            for oh in range(g.OH):
+                for ow in range(g.OW):
+                    for c in range(g.C):
+                        for kh in range(g.KH):
+                            for kw in range(g.KW):
+                                ih, iw = oh * sh - ph + kh * dh, ow * sw - pw + kw * dw
+                                if 0 <= ih < g.H and 0 <= iw < g.W:
+                                    grad_x[n][c][ih][iw] += G[n][f][oh][ow] * Wt[f][c][kh][kw]
+    return np.array(grad_x, dtype=np.result_type(grad_out, weight)).reshape(g.input_shape)
+
+
+def conv2d_backward_weight(grad_out: np.ndarray, x: np.ndarray, kernel_hw: tuple[int, int],
+                           stride: tuple[int, int], padding: tuple[int, int],
+                           dilation: tuple[int, int]) -> np.ndarray:
+    """dL/dweight of conv2d: each tap sums input * grad_out over every place it was used.
+
+    grad_out: (N, F, OH, OW), x: (N, C, H, W), kernel_hw: (KH, KW) -> (F, C, KH, KW)::
+
+        for n in N: for f in F: for oh in OH: for ow in OW:
+            for c in C: for kh in KH: for kw in KW:
+                ih, iw = oh*sh - ph + kh*dh, ow*sw - pw + kw*dw
+                if 0 <= ih < H and 0 <= iw < W:
+                    grad_w[f, c, kh, kw] += grad_out[n, f, oh, ow] * x[n, c, ih, iw]
+    """
+    g = _conv_shapes.check_conv2d_backward_weight(grad_out, x, kernel_hw, stride, padding,
+                                                  dilation)
+    (sh, sw), (ph, pw), (dh, dw) = g.stride, g.padding, g.dilation
+    G, X = grad_out.tolist(), x.tolist()
+    grad_w = [[[[0.0] * g.KW for _ in range(g.KH)] for _ in range(g.C)] for _ in range(g.F)]
+    for n in range(g.N):
+        for f in range(g.F):
+            for oh in range(g.OH):
+                for ow in range(g.OW):
+                    for c in range(g.C):
+                        for kh in range(g.KH):
+                            for kw in range(g.KW):
+                                ih, iw = oh * sh - ph + kh * dh, ow * sw - pw + kw * dw
+                                if 0 <= ih < g.H and 0 <= iw < g.W:
+                                    grad_w[f][c][kh][kw] += G[n][f][oh][ow] * X[n][c][ih][iw]
+    return np.array(grad_w, dtype=np.result_type(grad_out, x)).reshape(g.weight_shape)
+
+
+def max_pool2d(x: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, int],
+               padding: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Max over each window, and where it was (the backward pass needs the place).
+
+    x: (N, C, H, W) -> y: (N, C, OH, OW), indices: (N, C, OH, OW) int64, the flat
+    position ih*W + iw of the max inside its (H, W) plane (PyTorch's convention)::
+
+        for n in N: for c in C: for oh in OH: for ow in OW:
+            best, where = -inf, first in-bounds tap   # padding counts as -inf
+            for kh in KH: for kw in KW:
+                ih, iw = oh*sh - ph + kh, ow*sw - pw + kw
+                if in bounds and x[n, c, ih, iw] > best (or is the first NaN):
+                    best, where = x[n, c, ih, iw], ih*W + iw
+            y[n, c, oh, ow], indices[n, c, oh, ow] = best, where
+
+    Ties keep the first tap in row-major order; a NaN wins (it propagates).
+    """
+    g = _conv_shapes.check_pool2d(x, kernel_size, stride, padding, "max_pool2d")
+    (sh, sw), (ph, pw) = g.stride, g.padding
+    X = x.tolist()
+    y = np.empty(g.output_shape, dtype=x.dtype)
+    indices = np.empty(g.output_shape, dtype=np.int64)
+    for n in range(g.N):
+        for c in range(g.C):
+            for oh in range(g.OH):
+                for ow in range(g.OW):
+                    best = -math.inf
+                    where = max(oh * sh - ph, 0) * g.W + max(ow * sw - pw, 0)
+                    for kh in range(g.KH):
+                        for kw in range(g.KW):
+                            ih, iw = oh * sh - ph + kh, ow * sw - pw + kw
+                            if 0 <= ih < g.H and 0 <= iw < g.W:
+                                value = X[n][c][ih][iw]
+                                if value > best or (math.isnan(value) and not math.isnan(best)):
+                                    best, where = value, ih * g.W + iw
+                    y[n, c, oh, ow], indices[n, c, oh, ow] = best, where
+    return y, indices
+
+
+def max_pool2d_backward(grad_out: np.ndarray, indices: np.ndarray,
+                        input_hw: tuple[int, int]) -> np.ndarray:
+    """The gradient of a max flows only to the element that won.
+
+    grad_out, indices: (N, C, OH, OW), input_hw: (H, W) -> grad_x: (N, C, H, W)::
+
+        for n in N: for c in C: for oh in OH: for ow in OW:
+            ih, iw = divmod(indices[n, c, oh, ow], W)
+            grad_x[n, c, ih, iw] += grad_out[n, c, oh, ow]
+    """
+    H, W = _conv_shapes.check_max_pool2d_backward(grad_out, indices, input_hw)
+    N, C, OH, OW = grad_out.shape
+    G, I = grad_out.tolist(), indices.tolist()
+    grad_x = [[[[0.0] * W for _ in range(H)] for _ in range(C)] for _ in range(N)]
+    for n in range(N):
+        for c in range(C):
+            for oh in range(OH):
+                for ow in range(OW):
+                    ih, iw = divmod(I[n][c][oh][ow], W)
+                    grad_x[n][c][ih][iw] += G[n][c][oh][ow]
+    return np.array(grad_x, dtype=grad_out.dtype).reshape(N, C, H, W)
+
+
+def avg_pool2d(x: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, int],
+               padding: tuple[int, int]) -> np.ndarray:
+    """Mean over each window; padding counts as zeros (PyTorch's count_include_pad=True).
+
+    x: (N, C, H, W) -> y: (N, C, OH, OW)::
+
+        for n in N: for c in C: for oh in OH: for ow in OW:
+            for kh in KH: for kw in KW:
+                ih, iw = oh*sh - ph + kh, ow*sw - pw + kw
+                if 0 <= ih < H and 0 <= iw < W:
+                    y[n, c, oh, ow] += x[n, c, ih, iw] / (KH * KW)
+    """
+    g = _conv_shapes.check_pool2d(x, kernel_size, stride, padding, "avg_pool2d")
+    (sh, sw), (ph, pw) = g.stride, g.padding
+    X = x.tolist()
+    y = np.empty(g.output_shape, dtype=x.dtype)
+    for n in range(g.N):
+        for c in range(g.C):
+            for oh in range(g.OH):
+                for ow in range(g.OW):
+                    total = 0.0
+                    for kh in range(g.KH):
+                        for kw in range(g.KW):
+                            ih, iw = oh * sh - ph + kh, ow * sw - pw + kw
+                            if 0 <= ih < g.H and 0 <= iw < g.W:
+                                total += X[n][c][ih][iw]
+                    y[n, c, oh, ow] = total / (g.KH * g.KW)
+    return y
+
+
+def avg_pool2d_backward(grad_out: np.ndarray, input_hw: tuple[int, int],
+                        kernel_size: tuple[int, int], stride: tuple[int, int],
+                        padding: tuple[int, int]) -> np.ndarray:
+    """Each output spreads its gradient evenly over its window (padding taps are dropped).
+
+    grad_out: (N, C, OH, OW), input_hw: (H, W) -> grad_x: (N, C, H, W)::
+
+        for n in N: for c in C: for oh in OH: for ow in OW:
+            for kh in KH: for kw in KW:
+                ih, iw = oh*sh - ph + kh, ow*sw - pw + kw
+                if 0 <= ih < H and 0 <= iw < W:
+                    grad_x[n, c, ih, iw] += grad_out[n, c, oh, ow] / (KH * KW)
+    """
+    g = _conv_shapes.check_pool2d_backward(grad_out, input_hw, kernel_size, stride, padding,
+                                           "avg_pool2d_backward")
+    (sh, sw), (ph, pw) = g.stride, g.padding
+    G = grad_out.tolist()
+    grad_x = [[[[0.0] * g.W for _ in range(g.H)] for _ in range(g.C)] for _ in range(g.N)]
+    for n in range(g.N):
+        for c in range(g.C):
+            for oh in range(g.OH):
+                for ow in range(g.OW):
+                    share = G[n][c][oh][ow] / (g.KH * g.KW)
+                    for kh in range(g.KH):
+                        for kw in range(g.KW):
+                            ih, iw = oh * sh - ph + kh, ow * sw - pw + kw
+                            if 0 <= ih < g.H and 0 <= iw < g.W:
+                                grad_x[n][c][ih][iw] += share
+    return np.array(grad_x, dtype=grad_out.dtype).reshape(g.input_shape)

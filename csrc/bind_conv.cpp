@@ -1,0 +1,275 @@
+// Python bindings for the Module 08 spatial kernels (conv.cpp, pool.cpp).
+//
+// Everything a kernel assumes is checked here first -- dtype float32, 4-D,
+// C-contiguous, sane stride/padding/dilation, an output of at least 1x1,
+// matching channels -- so the kernels can index raw memory without checks.
+// The Python adapter (backends/native.py) normally validates first with the
+// same wording (backends/_conv_shapes.py); these checks guard direct calls.
+#include <pybind11/stl.h>
+
+#include <array>
+
+#include "bind_common.h"
+#include "kernels.h"
+
+namespace tinytorch::bind {
+
+using Pair = std::array<int64_t, 2>;
+
+static std::string pair_str(const Pair& p) {
+    return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")";
+}
+
+static void require_spatial(const py::array& a, const char* name) {
+    require_float32(a, name);
+    require_ndim(a, name, 4);
+    require_c_contiguous(a, name);
+}
+
+// Fill in the hyper-parameters and output size; the formula is the one in
+// _conv_shapes.conv2d_output_size (a numerator below zero means no output).
+static Conv2dShape geometry(int64_t N, int64_t C, int64_t H, int64_t W, int64_t F, int64_t KH,
+                            int64_t KW, const Pair& stride, const Pair& padding,
+                            const Pair& dilation, const std::string& what) {
+    const Pair kernel{KH, KW};
+    if (std::min(KH, KW) < 1)
+        throw py::value_error(what + ": kernel size must be >= 1, got " + pair_str(kernel));
+    if (std::min(stride[0], stride[1]) < 1)
+        throw py::value_error(what + ": stride must be >= 1, got " + pair_str(stride));
+    if (std::min(padding[0], padding[1]) < 0)
+        throw py::value_error(what + ": padding must be >= 0, got " + pair_str(padding));
+    if (std::min(dilation[0], dilation[1]) < 1)
+        throw py::value_error(what + ": dilation must be >= 1, got " + pair_str(dilation));
+    if (std::min(H, W) < 0)
+        throw py::value_error(what + ": input size must be >= 0, got " + pair_str({H, W}));
+    const int64_t span_h = H + 2 * padding[0] - dilation[0] * (KH - 1) - 1;
+    const int64_t span_w = W + 2 * padding[1] - dilation[1] * (KW - 1) - 1;
+    if (span_h < 0 || span_w < 0) {
+        throw py::value_error(what + ": kernel " + pair_str(kernel) + " with dilation " +
+                              pair_str(dilation) + " is larger than the padded input " +
+                              pair_str({H + 2 * padding[0], W + 2 * padding[1]}));
+    }
+    Conv2dShape s{N, C, H, W, F, KH, KW, span_h / stride[0] + 1, span_w / stride[1] + 1,
+                  stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1]};
+    return s;
+}
+
+static void require_grad_out(const py::array& grad_out, const Conv2dShape& s,
+                             const std::string& what) {
+    if (grad_out.shape(2) != s.OH || grad_out.shape(3) != s.OW) {
+        throw py::value_error(what + ": grad_out has shape " + shape_str(grad_out) +
+                              " but the forward output is (" + std::to_string(s.N) + ", " +
+                              std::to_string(s.F) + ", " + std::to_string(s.OH) + ", " +
+                              std::to_string(s.OW) + ")");
+    }
+}
+
+static const float* fdata(const py::array& a) { return static_cast<const float*>(a.data()); }
+
+static py::array_t<float> conv2d(const py::array& x, const py::array& weight, Pair stride,
+                                 Pair padding, Pair dilation) {
+    require_spatial(x, "x");
+    require_spatial(weight, "weight");
+    if (x.shape(1) != weight.shape(1)) {
+        throw py::value_error("conv2d: input has " + std::to_string(x.shape(1)) +
+                              " channels but weight expects " + std::to_string(weight.shape(1)) +
+                              ": x shape " + shape_str(x) + ", weight shape " +
+                              shape_str(weight));
+    }
+    const Conv2dShape s = geometry(x.shape(0), x.shape(1), x.shape(2), x.shape(3),
+                                   weight.shape(0), weight.shape(2), weight.shape(3), stride,
+                                   padding, dilation, "conv2d");
+    py::array_t<float> y({s.N, s.F, s.OH, s.OW});
+    if (y.size() == 0) return y;
+    const float *px = fdata(x), *pw = fdata(weight);
+    float* py_ = y.mutable_data();
+    {
+        py::gil_scoped_release release;
+        conv2d_forward(px, pw, py_, s);
+    }
+    return y;
+}
+
+static py::array_t<float> conv2d_backward_input(const py::array& grad_out,
+                                                const py::array& weight, Pair input_hw,
+                                                Pair stride, Pair padding, Pair dilation) {
+    const std::string what = "conv2d_backward_input";
+    require_spatial(grad_out, "grad_out");
+    require_spatial(weight, "weight");
+    if (grad_out.shape(1) != weight.shape(0)) {
+        throw py::value_error(what + ": grad_out has " + std::to_string(grad_out.shape(1)) +
+                              " channels but weight has " + std::to_string(weight.shape(0)) +
+                              " filters: grad_out shape " + shape_str(grad_out) +
+                              ", weight shape " + shape_str(weight));
+    }
+    const Conv2dShape s = geometry(grad_out.shape(0), weight.shape(1), input_hw[0], input_hw[1],
+                                   weight.shape(0), weight.shape(2), weight.shape(3), stride,
+                                   padding, dilation, what);
+    require_grad_out(grad_out, s, what);
+    py::array_t<float> grad_x({s.N, s.C, s.H, s.W});
+    if (grad_x.size() == 0) return grad_x;
+    const float *pg = fdata(grad_out), *pw = fdata(weight);
+    float* px = grad_x.mutable_data();
+    {
+        py::gil_scoped_release release;
+        tinytorch::conv2d_backward_input(pg, pw, px, s);
+    }
+    return grad_x;
+}
+
+static py::array_t<float> conv2d_backward_weight(const py::array& grad_out, const py::array& x,
+                                                 Pair kernel_hw, Pair stride, Pair padding,
+                                                 Pair dilation) {
+    const std::string what = "conv2d_backward_weight";
+    require_spatial(grad_out, "grad_out");
+    require_spatial(x, "x");
+    if (grad_out.shape(0) != x.shape(0)) {
+        throw py::value_error(what + ": batch sizes differ: grad_out shape " +
+                              shape_str(grad_out) + ", x shape " + shape_str(x));
+    }
+    const Conv2dShape s = geometry(x.shape(0), x.shape(1), x.shape(2), x.shape(3),
+                                   grad_out.shape(1), kernel_hw[0], kernel_hw[1], stride, padding,
+                                   dilation, what);
+    require_grad_out(grad_out, s, what);
+    py::array_t<float> grad_w({s.F, s.C, s.KH, s.KW});
+    if (grad_w.size() == 0) return grad_w;
+    float* pw = grad_w.mutable_data();
+    const float *pg = fdata(grad_out), *px = fdata(x);
+    {
+        py::gil_scoped_release release;
+        if (s.N == 0) {
+            std::fill(pw, pw + grad_w.size(), 0.0f);
+        } else {
+            tinytorch::conv2d_backward_weight(pg, px, pw, s);
+        }
+    }
+    return grad_w;
+}
+
+// Pooling windows: a depthwise "convolution" with dilation 1, F == C. As in
+// PyTorch, padding is at most half the kernel so no window is all padding.
+static Conv2dShape pool_geometry(int64_t N, int64_t C, int64_t H, int64_t W, Pair kernel,
+                                 Pair stride, Pair padding, const std::string& what) {
+    if (padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2) {
+        throw py::value_error(what + ": padding " + pair_str(padding) +
+                              " must be at most half the kernel size " + pair_str(kernel));
+    }
+    return geometry(N, C, H, W, C, kernel[0], kernel[1], stride, padding, {1, 1}, what);
+}
+
+static py::tuple max_pool2d(const py::array& x, Pair kernel_size, Pair stride, Pair padding) {
+    require_spatial(x, "x");
+    const Conv2dShape s = pool_geometry(x.shape(0), x.shape(1), x.shape(2), x.shape(3),
+                                        kernel_size, stride, padding, "max_pool2d");
+    py::array_t<float> y({s.N, s.C, s.OH, s.OW});
+    py::array_t<int64_t> indices({s.N, s.C, s.OH, s.OW});
+    if (y.size() > 0) {
+        const float* px = fdata(x);
+        float* py_ = y.mutable_data();
+        int64_t* pi = indices.mutable_data();
+        py::gil_scoped_release release;
+        max_pool2d_forward(px, py_, pi, s);
+    }
+    return py::make_tuple(y, indices);
+}
+
+static py::array_t<float> max_pool2d_backward(const py::array& grad_out,
+                                              const py::array& indices, Pair input_hw) {
+    const std::string what = "max_pool2d_backward";
+    require_spatial(grad_out, "grad_out");
+    require_dtype(indices, "indices", 'i', 8, "int64");
+    require_ndim(indices, "indices", 4);
+    require_c_contiguous(indices, "indices");
+    for (int d = 0; d < 4; ++d) {
+        if (indices.shape(d) != grad_out.shape(d)) {
+            throw py::value_error(what + ": indices shape " + shape_str(indices) +
+                                  " differs from grad_out shape " + shape_str(grad_out));
+        }
+    }
+    if (std::min(input_hw[0], input_hw[1]) < 1)
+        throw py::value_error(what + ": input size must be >= 1, got " + pair_str(input_hw));
+    Conv2dShape s{};
+    s.N = grad_out.shape(0);
+    s.C = s.F = grad_out.shape(1);
+    s.H = input_hw[0];
+    s.W = input_hw[1];
+    s.OH = grad_out.shape(2);
+    s.OW = grad_out.shape(3);
+    // The kernel scatters to gx[index]: an index outside the plane would
+    // write outside the output array, so every one is checked first.
+    const int64_t* pi = static_cast<const int64_t*>(indices.data());
+    const int64_t plane = s.H * s.W;
+    for (py::ssize_t i = 0; i < indices.size(); ++i) {
+        if (pi[i] < 0 || pi[i] >= plane) {
+            throw py::value_error(what + ": indices must lie in [0, " + std::to_string(plane) +
+                                  ") for an input plane of size " + pair_str(input_hw) +
+                                  ", got " + std::to_string(pi[i]));
+        }
+    }
+    py::array_t<float> grad_x({s.N, s.C, s.H, s.W});
+    if (grad_x.size() == 0) return grad_x;
+    const float* pg = fdata(grad_out);
+    float* px = grad_x.mutable_data();
+    {
+        py::gil_scoped_release release;
+        tinytorch::max_pool2d_backward(pg, pi, px, s);
+    }
+    return grad_x;
+}
+
+static py::array_t<float> avg_pool2d(const py::array& x, Pair kernel_size, Pair stride,
+                                     Pair padding) {
+    require_spatial(x, "x");
+    const Conv2dShape s = pool_geometry(x.shape(0), x.shape(1), x.shape(2), x.shape(3),
+                                        kernel_size, stride, padding, "avg_pool2d");
+    py::array_t<float> y({s.N, s.C, s.OH, s.OW});
+    if (y.size() == 0) return y;
+    const float* px = fdata(x);
+    float* py_ = y.mutable_data();
+    {
+        py::gil_scoped_release release;
+        avg_pool2d_forward(px, py_, s);
+    }
+    return y;
+}
+
+static py::array_t<float> avg_pool2d_backward(const py::array& grad_out, Pair input_hw,
+                                              Pair kernel_size, Pair stride, Pair padding) {
+    const std::string what = "avg_pool2d_backward";
+    require_spatial(grad_out, "grad_out");
+    const Conv2dShape s = pool_geometry(grad_out.shape(0), grad_out.shape(1), input_hw[0],
+                                        input_hw[1], kernel_size, stride, padding, what);
+    require_grad_out(grad_out, s, what);
+    py::array_t<float> grad_x({s.N, s.C, s.H, s.W});
+    if (grad_x.size() == 0) return grad_x;
+    const float* pg = fdata(grad_out);
+    float* px = grad_x.mutable_data();
+    {
+        py::gil_scoped_release release;
+        tinytorch::avg_pool2d_backward(pg, px, s);
+    }
+    return grad_x;
+}
+
+void bind_conv(py::module_& m) {
+    m.def("conv2d", &conv2d, py::arg("x"), py::arg("weight"), py::arg("stride"),
+          py::arg("padding"), py::arg("dilation"),
+          "x: (N, C, H, W), weight: (F, C, KH, KW) -> (N, F, OH, OW); im2col + sgemm.");
+    m.def("conv2d_backward_input", &conv2d_backward_input, py::arg("grad_out"),
+          py::arg("weight"), py::arg("input_hw"), py::arg("stride"), py::arg("padding"),
+          py::arg("dilation"), "grad_out: (N, F, OH, OW) -> grad_x: (N, C, H, W).");
+    m.def("conv2d_backward_weight", &conv2d_backward_weight, py::arg("grad_out"), py::arg("x"),
+          py::arg("kernel_hw"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
+          "grad_out: (N, F, OH, OW), x: (N, C, H, W) -> grad_w: (F, C, KH, KW).");
+    m.def("max_pool2d", &max_pool2d, py::arg("x"), py::arg("kernel_size"), py::arg("stride"),
+          py::arg("padding"), "x: (N, C, H, W) -> (y, int64 indices ih*W + iw), (N, C, OH, OW).");
+    m.def("max_pool2d_backward", &max_pool2d_backward, py::arg("grad_out"), py::arg("indices"),
+          py::arg("input_hw"), "Scatter grad_out to the argmax positions: -> (N, C, H, W).");
+    m.def("avg_pool2d", &avg_pool2d, py::arg("x"), py::arg("kernel_size"), py::arg("stride"),
+          py::arg("padding"), "x: (N, C, H, W) -> (N, C, OH, OW), count_include_pad=True.");
+    m.def("avg_pool2d_backward", &avg_pool2d_backward, py::arg("grad_out"), py::arg("input_hw"),
+          py::arg("kernel_size"), py::arg("stride"), py::arg("padding"),
+          "grad_out: (N, C, OH, OW) -> grad_x: (N, C, H, W).");
+}
+
+}  // namespace tinytorch::bind

@@ -1,0 +1,112 @@
+// Max and average pooling, forward and backward (Module 08).
+//
+// Pooling has no weights and does one comparison or addition per tap, so it
+// is memory-bound: the lesson here is not arithmetic but parallel layout.
+// Every (n, c) plane is pooled independently, so threads split the N*C
+// planes and each thread writes only its own planes -- also in the backward
+// passes, where overlapping windows add into the same input pixel (those
+// pixels always belong to the same plane, hence to the same thread).
+//
+// Window of output (oh, ow): input rows [oh*sh - ph, oh*sh - ph + KH) and
+// columns [ow*sw - pw, ow*sw - pw + KW), clipped to the plane. Padding is
+// -inf for max (never wins) and 0 for average (counted in the divisor
+// KH*KW, PyTorch's count_include_pad=True).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels.h"
+
+namespace tinytorch {
+namespace {
+
+// Below this many input+output elements, one thread is faster than waking a team.
+constexpr int64_t MIN_PARALLEL_ELEMENTS = int64_t{1} << 15;
+
+struct Window {
+    int64_t h0, h1, w0, w1;  // clipped bounds, half-open
+};
+
+inline Window window(const Conv2dShape& s, int64_t oh, int64_t ow) {
+    const int64_t ih = oh * s.stride_h - s.pad_h, iw = ow * s.stride_w - s.pad_w;
+    return {std::max<int64_t>(ih, 0), std::min(ih + s.KH, s.H), std::max<int64_t>(iw, 0),
+            std::min(iw + s.KW, s.W)};
+}
+
+inline bool parallel_worth_it(const Conv2dShape& s) {
+    return s.N * s.C * (s.H * s.W + s.OH * s.OW) > MIN_PARALLEL_ELEMENTS;
+}
+
+}  // namespace
+
+void max_pool2d_forward(const float* x, float* y, int64_t* indices, const Conv2dShape& s) {
+    const int64_t planes = s.N * s.C, HW = s.H * s.W, P = s.OH * s.OW;
+#pragma omp parallel for schedule(static) if (parallel_worth_it(s))
+    for (int64_t plane = 0; plane < planes; ++plane) {
+        const float* in = x + plane * HW;
+        for (int64_t oh = 0; oh < s.OH; ++oh)
+            for (int64_t ow = 0; ow < s.OW; ++ow) {
+                const Window w = window(s, oh, ow);
+                float best = -std::numeric_limits<float>::infinity();
+                int64_t where = w.h0 * s.W + w.w0;  // an all -inf window reports its first pixel
+                for (int64_t ih = w.h0; ih < w.h1; ++ih)
+                    for (int64_t iw = w.w0; iw < w.w1; ++iw) {
+                        const float v = in[ih * s.W + iw];
+                        // '>' keeps the first of equal maxima; the first NaN wins and stays
+                        if (v > best || (std::isnan(v) && !std::isnan(best))) {
+                            best = v;
+                            where = ih * s.W + iw;
+                        }
+                    }
+                y[plane * P + oh * s.OW + ow] = best;
+                indices[plane * P + oh * s.OW + ow] = where;
+            }
+    }
+}
+
+void max_pool2d_backward(const float* grad_out, const int64_t* indices, float* grad_x,
+                         const Conv2dShape& s) {
+    const int64_t planes = s.N * s.C, HW = s.H * s.W, P = s.OH * s.OW;
+#pragma omp parallel for schedule(static) if (parallel_worth_it(s))
+    for (int64_t plane = 0; plane < planes; ++plane) {
+        float* gx = grad_x + plane * HW;
+        std::fill(gx, gx + HW, 0.0f);
+        for (int64_t p = 0; p < P; ++p) gx[indices[plane * P + p]] += grad_out[plane * P + p];
+    }
+}
+
+void avg_pool2d_forward(const float* x, float* y, const Conv2dShape& s) {
+    const int64_t planes = s.N * s.C, HW = s.H * s.W, P = s.OH * s.OW;
+    const float divisor = static_cast<float>(s.KH * s.KW);
+#pragma omp parallel for schedule(static) if (parallel_worth_it(s))
+    for (int64_t plane = 0; plane < planes; ++plane) {
+        const float* in = x + plane * HW;
+        for (int64_t oh = 0; oh < s.OH; ++oh)
+            for (int64_t ow = 0; ow < s.OW; ++ow) {
+                const Window w = window(s, oh, ow);
+                float total = 0.0f;
+                for (int64_t ih = w.h0; ih < w.h1; ++ih)
+                    for (int64_t iw = w.w0; iw < w.w1; ++iw) total += in[ih * s.W + iw];
+                y[plane * P + oh * s.OW + ow] = total / divisor;
+            }
+    }
+}
+
+void avg_pool2d_backward(const float* grad_out, float* grad_x, const Conv2dShape& s) {
+    const int64_t planes = s.N * s.C, HW = s.H * s.W, P = s.OH * s.OW;
+    const float divisor = static_cast<float>(s.KH * s.KW);
+#pragma omp parallel for schedule(static) if (parallel_worth_it(s))
+    for (int64_t plane = 0; plane < planes; ++plane) {
+        float* gx = grad_x + plane * HW;
+        std::fill(gx, gx + HW, 0.0f);
+        for (int64_t oh = 0; oh < s.OH; ++oh)
+            for (int64_t ow = 0; ow < s.OW; ++ow) {
+                const Window w = window(s, oh, ow);
+                const float share = grad_out[plane * P + oh * s.OW + ow] / divisor;
+                for (int64_t ih = w.h0; ih < w.h1; ++ih)
+                    for (int64_t iw = w.w0; iw < w.w1; ++iw) gx[ih * s.W + iw] += share;
+            }
+    }
+}
+
+}  // namespace tinytorch
