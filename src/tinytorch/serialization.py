@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -96,10 +97,13 @@ def load(path: str | os.PathLike) -> Any:
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
         with np.load(path, allow_pickle=False) as data:
-            if _META_KEY not in data.files:
-                raise ValueError(f"{path} is an .npz file but not a TinyTorch checkpoint")
-            meta = json.loads(str(data[_META_KEY]))
-            arrays = {k: data[k] for k in data.files if k != _META_KEY}
-    except (OSError, EOFError, json.JSONDecodeError) as exc:
+            files = data.files
+            meta_text = str(data[_META_KEY]) if _META_KEY in files else None
+            arrays = {k: data[k] for k in files if k != _META_KEY}
+        meta = None if meta_text is None else json.loads(meta_text)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+        # truncated or not an .npz at all (json.JSONDecodeError is a ValueError)
         raise ValueError(f"{path} is not a readable TinyTorch checkpoint ({exc})") from exc
+    if meta is None:
+        raise ValueError(f"{path} is an .npz file but not a TinyTorch checkpoint")
     return _unflatten(meta, arrays)

@@ -45,6 +45,8 @@ for _m in (
               "tinytorch.milestones.perceptron"),
     Milestone("xor", 1969, 6, "XOR: a single-layer perceptron fails, a 2-layer MLP succeeds",
               "tinytorch.milestones.xor"),
+    Milestone("mlp", 1986, 10, "Backpropagation trains an MLP on real digits and clothes",
+              "tinytorch.milestones.mlp"),
 ):
     register(_m)
 
