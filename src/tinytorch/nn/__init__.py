@@ -1,0 +1,36 @@
+"""``tinytorch.nn``: layers, activations and losses (PyTorch's names).
+
+Read in course order: activations (Module 03), layers (04), losses (05).
+Later modules add one file each, one import line below (kept sorted, ruff's
+isort rule) and their names in ``__all__`` under their module number.
+"""
+
+from __future__ import annotations
+
+# submodules: functional (03-05 stateless ops), init (04), utils (07 gradient clipping)
+from tinytorch.nn import functional, init, utils
+from tinytorch.nn.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from tinytorch.nn.container import ModuleDict, ModuleList, Sequential
+from tinytorch.nn.conv import Conv2d
+from tinytorch.nn.dropout import Dropout
+from tinytorch.nn.flatten import Flatten
+from tinytorch.nn.linear import Identity, Linear
+from tinytorch.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from tinytorch.nn.module import Module
+from tinytorch.nn.normalization import BatchNorm1d, BatchNorm2d
+from tinytorch.nn.parameter import Parameter
+from tinytorch.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+
+__all__ = [
+    # 03 activations
+    "GELU", "LeakyReLU", "LogSoftmax", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh",
+    # 04 layers
+    "Dropout", "Flatten", "Identity", "Linear", "Module", "ModuleDict", "ModuleList", "Parameter",
+    "Sequential", "functional", "init",
+    # 05 losses
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss", "NLLLoss",
+    # 07 gradient clipping
+    "utils",
+    # 08 spatial
+    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "MaxPool2d",
+]
