@@ -47,6 +47,8 @@ for _m in (
               "tinytorch.milestones.xor"),
     Milestone("mlp", 1986, 10, "Backpropagation trains an MLP on real digits and clothes",
               "tinytorch.milestones.mlp"),
+    Milestone("cnn", 1998, 10, "A LeNet-style CNN learns real images (Fashion-MNIST, CIFAR-10)",
+              "tinytorch.milestones.cnn"),
 ):
     register(_m)
 
