@@ -153,3 +153,20 @@ def test_other_errors():
         tt.tensor([[1.0, 2.0], [3.0]])
     with pytest.raises(RuntimeError, match="floating-point"):
         tt.tensor([1, 2], requires_grad=True)
+
+
+# ---- property-based: broadcasting agrees with NumPy for any compatible shapes ---------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=4, max_side=4),
+       op=st.sampled_from(["add", "sub", "mul"]))
+def test_broadcasting_matches_numpy(shapes, op):
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in shapes.input_shapes)
+    got = getattr(tt.tensor(a), op)(tt.tensor(b))
+    np.testing.assert_allclose(got.data, getattr(np, {"sub": "subtract", "mul": "multiply"}
+                                                 .get(op, op))(a, b), rtol=1e-6)

@@ -185,3 +185,25 @@ def test_saved_bytes_counts_activation_memory():
     assert saved_bytes(y) == expected
     with tt.no_grad():
         assert saved_bytes((x @ w).exp()) == 0
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=4, max_side=4))
+def test_broadcast_gradients_sum_back_to_each_input(shapes):
+    """d(sum(a*b))/da = b summed over the axes a was broadcast along (and vice versa)."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal(s) for s in shapes.input_shapes)
+    ta, tb = tt.tensor(a, requires_grad=True), tt.tensor(b, requires_grad=True)
+    (ta * tb).sum().backward()
+    out_shape = np.broadcast_shapes(a.shape, b.shape)
+    assert ta.grad.shape == a.shape and tb.grad.shape == b.shape
+    for mine, other, grad in ((a, b, ta.grad.data), (b, a, tb.grad.data)):
+        full = np.broadcast_to(other, out_shape)
+        lead = len(out_shape) - mine.ndim  # axes the broadcast added in front
+        want = full.sum(axis=tuple(range(lead)))
+        want = want.sum(axis=tuple(i for i, n in enumerate(mine.shape) if n == 1), keepdims=True)
+        np.testing.assert_allclose(grad, want.reshape(mine.shape), rtol=1e-10)
