@@ -170,3 +170,12 @@ def test_broadcasting_matches_numpy(shapes, op):
     got = getattr(tt.tensor(a), op)(tt.tensor(b))
     np.testing.assert_allclose(got.data, getattr(np, {"sub": "subtract", "mul": "multiply"}
                                                  .get(op, op))(a, b), rtol=1e-6)
+
+
+def test_non_numeric_operands_raise_type_error():
+    with pytest.raises(TypeError, match="unsupported operand"):
+        tt.ones(2) + "a"
+    with pytest.raises(TypeError, match="unsupported operand"):
+        tt.ones(2, 2) @ "a"
+    with pytest.raises(IndexError, match="transpose: dim 5"):
+        tt.ones(2, 3).transpose(0, 5)

@@ -76,6 +76,17 @@ def _shape_args(shape: tuple) -> tuple[int, ...]:
     return tuple(shape)
 
 
+_OPERAND_TYPES = (int, float, bool, np.number, np.bool_, np.ndarray)
+
+
+def _binary(op, a: Any, b: Any):
+    """Apply a binary op, or return NotImplemented for operands that are not numeric."""
+    for x in (a, b):
+        if not isinstance(x, (Tensor, *_OPERAND_TYPES)):
+            return NotImplemented
+    return op.apply(a, b)
+
+
 class Tensor:
     """An n-dimensional array that can track gradients.
 
@@ -245,20 +256,22 @@ class Tensor:
         return self.to(np.bool_)
 
     # ---- arithmetic -------------------------------------------------------
-    def __add__(self, other): return A.Add.apply(self, other)
-    def __radd__(self, other): return A.Add.apply(other, self)
-    def __sub__(self, other): return A.Sub.apply(self, other)
-    def __rsub__(self, other): return A.Sub.apply(other, self)
-    def __mul__(self, other): return A.Mul.apply(self, other)
-    def __rmul__(self, other): return A.Mul.apply(other, self)
-    def __truediv__(self, other): return A.Div.apply(self, other)
-    def __rtruediv__(self, other): return A.Div.apply(other, self)
-    def __pow__(self, other): return A.Pow.apply(self, other)
-    def __rpow__(self, other): return A.Pow.apply(other, self)
+    # Operands: Tensors, Python/NumPy numbers and NumPy arrays. Anything else returns
+    # NotImplemented, so Python raises its usual "unsupported operand" TypeError.
+    def __add__(self, other): return _binary(A.Add, self, other)
+    def __radd__(self, other): return _binary(A.Add, other, self)
+    def __sub__(self, other): return _binary(A.Sub, self, other)
+    def __rsub__(self, other): return _binary(A.Sub, other, self)
+    def __mul__(self, other): return _binary(A.Mul, self, other)
+    def __rmul__(self, other): return _binary(A.Mul, other, self)
+    def __truediv__(self, other): return _binary(A.Div, self, other)
+    def __rtruediv__(self, other): return _binary(A.Div, other, self)
+    def __pow__(self, other): return _binary(A.Pow, self, other)
+    def __rpow__(self, other): return _binary(A.Pow, other, self)
     def __neg__(self): return A.Neg.apply(self)
     def __pos__(self): return self
-    def __matmul__(self, other): return MatMul.apply(self, other)
-    def __rmatmul__(self, other): return MatMul.apply(other, self)
+    def __matmul__(self, other): return _binary(MatMul, self, other)
+    def __rmatmul__(self, other): return _binary(MatMul, other, self)
 
     add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__
 
@@ -340,6 +353,9 @@ class Tensor:
         return S.Permute.apply(self, _shape_args(dims))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
+        for d in (dim0, dim1):
+            if not -self.ndim <= d < self.ndim:
+                raise IndexError(f"transpose: dim {d} is out of range for a {self.ndim}-D tensor")
         order = list(range(self.ndim))
         order[dim0], order[dim1] = order[dim1], order[dim0]
         return self.permute(*order)
