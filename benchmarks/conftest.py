@@ -94,6 +94,25 @@ def assert_close(result: np.ndarray, expected: np.ndarray, tol: float = 1e-4) ->
     np.testing.assert_allclose(result, expected, rtol=tol, atol=tol * scale)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    """After pytest-benchmark's timing tables: GFLOP/s per group, fastest first."""
+    session = getattr(config, "_benchmarksession", None)
+    measured = [b for b in getattr(session, "benchmarks", None) or []
+                if "gflops" in b.extra_info]
+    if not measured:
+        return
+    terminalreporter.section("GFLOP/s (from the fastest round)")
+    for group in sorted({b.group or "" for b in measured}):
+        rows = sorted((b for b in measured if (b.group or "") == group),
+                      key=lambda b: -b.extra_info["gflops"])
+        best = rows[0].extra_info["gflops"]
+        terminalreporter.write_line(group)
+        for b in rows:
+            gflops = b.extra_info["gflops"]
+            terminalreporter.write_line(f"    {b.name:<44} {gflops:>9.2f}   {gflops / best:6.2f}x")
+
+
 @pytest.fixture(autouse=True)
 def _settle_threads():
     time.sleep(SETTLE_SECONDS)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 #: subcommand modules, in the order ``tinytorch --help`` lists them
-SUBCOMMANDS: tuple[str, ...] = ("doctor", "milestone",)
+SUBCOMMANDS: tuple[str, ...] = ("doctor", "milestone", "bench",)
 
 
 def build_parser() -> argparse.ArgumentParser:
