@@ -174,3 +174,12 @@ def test_console_script_is_installed():
     assert exe is not None, "the `tinytorch` console script is not on PATH"
     result = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and tinytorch.__version__ in result.stdout
+
+
+def test_malloc_tuning_applies_on_glibc_and_can_be_disabled():
+    code = "import tinytorch._allocator as a, tinytorch; print(a.is_tuned())"
+    on = run_python(code)
+    off = run_python(code, {"TINYTORCH_MALLOC_TUNING": "0"})
+    assert off.stdout.strip() == "False"
+    if sys.platform.startswith("linux") and os.path.exists("/lib/x86_64-linux-gnu/libc.so.6"):
+        assert on.stdout.strip() == "True", on.stderr

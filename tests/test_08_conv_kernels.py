@@ -350,3 +350,19 @@ def test_raw_native_functions_validate_before_touching_memory():
         _native.max_pool2d_backward(y, idx - 1 - idx.max(), (5, 5))
     with pytest.raises(ValueError, match="at most half the kernel"):
         _native.avg_pool2d(x, (3, 3), (1, 1), (2, 2))
+
+
+def test_max_pool_2x2_fast_path_matches_loop_with_ties_and_nan():
+    """The native 2x2/stride-2 special case must pick the same index as the general rule."""
+    native = pytest.importorskip("tinytorch._native")
+    from tinytorch.backends import loop
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 3, size=(2, 3, 6, 8)).astype(np.float32)  # many ties
+    x[0, 0, 0, 1] = np.nan
+    x[1, 2, 3, 3] = np.nan
+    x[1, 2, 2, 2] = np.nan  # two NaNs in one window: the first (row-major) wins
+    y, idx = native.max_pool2d(x, (2, 2), (2, 2), (0, 0))
+    want_y, want_idx = loop.max_pool2d(x, (2, 2), (2, 2), (0, 0))
+    np.testing.assert_array_equal(idx, want_idx)
+    np.testing.assert_array_equal(y, want_y)  # NaN == NaN for assert_array_equal

@@ -8,6 +8,7 @@ Read the package in course order: ``tensor`` (Module 02), ``nn`` (03-05, 08,
 
 from __future__ import annotations
 
+from tinytorch._allocator import tune_malloc
 from tinytorch.autograd import enable_grad, is_grad_enabled, no_grad
 from tinytorch.backends import (
     BackendUnavailableError,
@@ -47,6 +48,8 @@ from tinytorch.random import manual_seed
 from tinytorch.tensor import Tensor
 
 __version__ = "0.1.0"
+
+tune_malloc()  # reuse freed activation memory instead of page-faulting it back in
 
 # Subpackages load on first use (PEP 562): `import tinytorch` stays fast, and a
 # module's tests can check they need nothing from later modules.

@@ -58,6 +58,10 @@ def check_python(report: Report) -> None:
 
 def check_numpy(report: Report) -> None:
     report.ok("numpy", f"{np.__version__}, BLAS: {numpy_blas()}")
+    from tinytorch._allocator import is_tuned
+
+    report.info("allocator", "glibc malloc keeps freed arrays for reuse" if is_tuned() else
+                "malloc not tuned (TINYTORCH_MALLOC_TUNING=0 or not glibc)")
     tuned = [f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS",
                                               "OMP_NUM_THREADS") if k in os.environ]
     if tuned:

@@ -38,12 +38,13 @@ class Dropout(Function):
     """
 
     def forward(self, x, p=0.5):
-        self.keep = default_generator().random(np.shape(x)) >= p
+        self.keep = default_generator().random(np.shape(x), dtype=np.float32) >= p
         self.scale = 1.0 / (1.0 - p)
-        return np.where(self.keep, x * self.scale, 0).astype(np.asarray(x).dtype, copy=False)
+        # multiplying by the bool mask streams; np.where over a random mask is ~10x slower
+        return np.multiply(x, self.keep) * self.scale
 
     def backward(self, grad):
-        return (np.where(self.keep, grad * self.scale, 0).astype(grad.dtype, copy=False),)
+        return (np.multiply(grad, self.keep) * self.scale,)
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
