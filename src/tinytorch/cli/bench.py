@@ -98,8 +98,62 @@ def matmul_cases(quick: bool) -> list[Case]:
     return cases
 
 
+def _torch_conv() -> tuple[Callable, Callable] | None:
+    """(forward, backward) with PyTorch's oneDNN convolution, or None without torch."""
+    if importlib.util.find_spec("torch") is None:
+        return None
+    import torch
+    import torch.nn.functional as F
+    from torch.nn.grad import conv2d_input, conv2d_weight
+
+    def forward(x, w):
+        with torch.no_grad():
+            return F.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=1).numpy()
+
+    def backward(x, w, g):
+        with torch.no_grad():
+            tx, tw, tg = (torch.from_numpy(a) for a in (x, w, g))
+            gx = conv2d_input(tx.shape, tw, tg, padding=1)
+            gw = conv2d_weight(tx, tw.shape, tg, padding=1)
+            return np.concatenate([gx.numpy().ravel(), gw.numpy().ravel()])
+
+    return forward, backward
+
+
+def conv_cases(quick: bool) -> list[Case]:
+    """3x3 convolution, padding 1: forward, and backward (input + weight gradients)."""
+    N, C, F, H = (8, 32, 32, 16) if quick else (32, 64, 64, 32)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, C, H, H)).astype(np.float32)
+    w = (rng.standard_normal((F, C, 3, 3)) * 0.1).astype(np.float32)
+    g = rng.standard_normal((N, F, H, H)).astype(np.float32)
+    one = (1, 1)
+    flops = 2 * N * F * H * H * C * 9
+    reference_backend = load_backend("numpy")
+    x64, w64, g64 = (a.astype(np.float64) for a in (x, w, g))
+    forward_ref = reference_backend.conv2d(x64, w64, one, one, one)
+    backward_ref = np.concatenate([
+        reference_backend.conv2d_backward_input(g64, w64, (H, H), one, one, one).ravel(),
+        reference_backend.conv2d_backward_weight(g64, x64, (3, 3), one, one, one).ravel()])
+    name = f"conv N={N} {C}->{F} {H}x{H} 3x3"
+    forward = Case(f"{name} fwd", flops, (x, w), forward_ref)
+    backward = Case(f"{name} bwd", 2 * flops, (x, w, g), backward_ref)
+    for backend in available_backends():
+        if backend == "loop":  # minutes per call at these sizes
+            continue
+        kernels = load_backend(backend)
+        forward.runners[backend] = lambda x, w, k=kernels: k.conv2d(x, w, one, one, one)
+        backward.runners[backend] = lambda x, w, g, k=kernels: np.concatenate([
+            k.conv2d_backward_input(g, w, (H, H), one, one, one).ravel(),
+            k.conv2d_backward_weight(g, x, (3, 3), one, one, one).ravel()])
+    torch_conv = _torch_conv()
+    if torch_conv is not None:
+        forward.runners["torch"], backward.runners["torch"] = torch_conv
+    return [forward, backward]
+
+
 #: every family of cases `tinytorch bench` runs, in table order
-CASE_BUILDERS: list[Callable[[bool], list[Case]]] = [matmul_cases]
+CASE_BUILDERS: list[Callable[[bool], list[Case]]] = [matmul_cases, conv_cases]
 
 
 def time_call(fn: Callable[..., np.ndarray], inputs: Sequence[np.ndarray],
