@@ -67,6 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> MilestoneResult:
     epochs, target, budget = SETTINGS[args.dataset]
     epochs = args.epochs or epochs
+    target = target if args.target_accuracy is None else args.target_accuracy
     budget = args.max_minutes if args.max_minutes is not None else budget
     cifar = args.dataset == "cifar10"
     clock = Stopwatch()

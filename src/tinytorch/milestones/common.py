@@ -39,6 +39,8 @@ def add_data_arguments(parser: argparse.ArgumentParser, default: str, choices: t
                         help="download the dataset from its official source if missing")
     parser.add_argument("--limit", type=int, default=None,
                         help="use only the first N training images (quick runs)")
+    parser.add_argument("--target-accuracy", type=float, default=None,
+                        help="test accuracy the run must reach (default depends on --dataset)")
 
 
 def load_image_data(args: argparse.Namespace, batch_size: int, augment: bool = False

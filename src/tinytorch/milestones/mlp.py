@@ -39,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> MilestoneResult:
     hidden, epochs, target = SETTINGS[args.dataset]
     epochs = args.epochs or epochs
+    target = target if args.target_accuracy is None else args.target_accuracy
     clock = Stopwatch()
     tt.manual_seed(args.seed)
     try:
