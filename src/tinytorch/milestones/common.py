@@ -49,9 +49,10 @@ def load_image_data(args: argparse.Namespace, batch_size: int, augment: bool = F
     cls, mean, std = DATASETS[args.dataset]
     normalize = [T.ToTensor(), T.Normalize(mean, std)]
     train_steps = list(normalize)
-    if augment:
+    if augment:  # crops and flips work on (C, H, W) images: after ToTensor
         size = 32 if args.dataset == "cifar10" else 28
-        train_steps = [T.RandomCrop(size, padding=4), T.RandomHorizontalFlip()] + normalize
+        train_steps = [T.ToTensor(), T.RandomCrop(size, padding=4), T.RandomHorizontalFlip(),
+                       T.Normalize(mean, std)]
     common = {"root": args.data_dir, "download": args.download}
     train_set = cls(train=True, transform=T.Compose(train_steps), **common)
     test_set = cls(train=False, transform=T.Compose(normalize), **common)
