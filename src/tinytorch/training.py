@@ -85,7 +85,7 @@ def _generator_of(batches: Any) -> np.random.Generator | None:
 
 
 class _Progress:
-    """tqdm when installed (ASCII bars: safe on any terminal), otherwise nothing per batch."""
+    """tqdm when installed and stderr is a terminal (ASCII bars: safe on any encoding)."""
 
     def __init__(self, total: int | None, description: str, enabled: bool) -> None:
         self.bar = None
@@ -94,8 +94,10 @@ class _Progress:
                 from tqdm.auto import tqdm
             except ImportError:
                 return
+            # disable=None: no bar when stderr is not a terminal (CI logs, pipes), where
+            # every redraw would become a line; the per-epoch summary is still printed
             self.bar = tqdm(total=total, desc=description, ascii=True, leave=False,
-                            file=sys.stderr, dynamic_ncols=True)
+                            file=sys.stderr, dynamic_ncols=True, disable=None)
 
     def update(self, **postfix: Any) -> None:
         if self.bar is not None:

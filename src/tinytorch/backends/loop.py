@@ -64,35 +64,53 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 # A tap that lands in the padding reads zero (conv, avg pool) or -inf (max pool).
 
 
+def conv2d_taps(g: _conv_shapes.ConvGeometry):
+    """The convolution loop nest, once: every (n, f, oh, ow, c, kh, kw, ih, iw) where
+    output pixel (n, f, oh, ow) reads input pixel (n, c, ih, iw) through weight tap
+    (f, c, kh, kw). Taps that land in the zero padding are skipped.
+
+    The forward pass and both backward passes walk exactly these taps; they only
+    differ in which of the three arrays they accumulate into::
+
+        for n in N: for f in F: for oh in OH: for ow in OW:
+            for c in C: for kh in KH: for kw in KW:
+                ih, iw = oh*sh - ph + kh*dh, ow*sw - pw + kw*dw
+                if 0 <= ih < H and 0 <= iw < W: yield the tap
+    """
+    (sh, sw), (ph, pw), (dh, dw) = g.stride, g.padding, g.dilation
+    for n in range(g.N):
+        for f in range(g.F):
+            for oh in range(g.OH):
+                for ow in range(g.OW):
+                    for c in range(g.C):
+                        for kh in range(g.KH):
+                            for kw in range(g.KW):
+                                ih, iw = oh * sh - ph + kh * dh, ow * sw - pw + kw * dw
+                                if 0 <= ih < g.H and 0 <= iw < g.W:
+                                    yield n, f, oh, ow, c, kh, kw, ih, iw
+
+
+def _zeros(*shape: int) -> list:
+    """A nested list of zeros: Python floats, so the loops accumulate in double precision."""
+    if len(shape) == 1:
+        return [0.0] * shape[0]
+    return [_zeros(*shape[1:]) for _ in range(shape[0])]
+
+
 def conv2d(x: np.ndarray, weight: np.ndarray, stride: tuple[int, int],
            padding: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
     """2-D cross-correlation (what deep learning calls convolution), no bias.
 
     x: (N, C, H, W), weight: (F, C, KH, KW) -> y: (N, F, OH, OW)::
 
-        for n in N: for f in F: for oh in OH: for ow in OW:
-            for c in C: for kh in KH: for kw in KW:
-                ih, iw = oh*sh - ph + kh*dh, ow*sw - pw + kw*dw
-                if 0 <= ih < H and 0 <= iw < W:
-                    y[n, f, oh, ow] += x[n, c, ih, iw] * weight[f, c, kh, kw]
+        for every tap of conv2d_taps:
+            y[n, f, oh, ow] += x[n, c, ih, iw] * weight[f, c, kh, kw]
     """
     g = _conv_shapes.check_conv2d(x, weight, stride, padding, dilation)
-    (sh, sw), (ph, pw), (dh, dw) = g.stride, g.padding, g.dilation
-    X, Wt = x.tolist(), weight.tolist()
-    y = np.zeros(g.output_shape, dtype=np.result_type(x, weight))
-    for n in range(g.N):
-        for f in range(g.F):
-            for oh in range(g.OH):
-                for ow in range(g.OW):
-                    total = 0.0
-                    for c in range(g.C):
-                        for kh in range(g.KH):
-                            for kw in range(g.KW):
-                                ih, iw = oh * sh - ph + kh * dh, ow * sw - pw + kw * dw
-                                if 0 <= ih < g.H and 0 <= iw < g.W:
-                                    total += X[n][c][ih][iw] * Wt[f][c][kh][kw]
-                    y[n, f, oh, ow] = total
-    return y
+    X, Wt, y = x.tolist(), weight.tolist(), _zeros(*g.output_shape)
+    for n, f, oh, ow, c, kh, kw, ih, iw in conv2d_taps(g):
+        y[n][f][oh][ow] += X[n][c][ih][iw] * Wt[f][c][kh][kw]
+    return np.array(y, dtype=np.result_type(x, weight)).reshape(g.output_shape)
 
 
 def conv2d_backward_input(grad_out: np.ndarray, weight: np.ndarray, input_hw: tuple[int, int],
@@ -102,27 +120,14 @@ def conv2d_backward_input(grad_out: np.ndarray, weight: np.ndarray, input_hw: tu
 
     grad_out: (N, F, OH, OW), weight: (F, C, KH, KW), input_hw: (H, W) -> (N, C, H, W)::
 
-        for n in N: for f in F: for oh in OH: for ow in OW:
-            for c in C: for kh in KH: for kw in KW:
-                ih, iw = oh*sh - ph + kh*dh, ow*sw - pw + kw*dw
-                if 0 <= ih < H and 0 <= iw < W:
-                    grad_x[n, c, ih, iw] += grad_out[n, f, oh, ow] * weight[f, c, kh, kw]
+        for every tap of conv2d_taps:
+            grad_x[n, c, ih, iw] += grad_out[n, f, oh, ow] * weight[f, c, kh, kw]
     """
     g = _conv_shapes.check_conv2d_backward_input(grad_out, weight, input_hw, stride, padding,
                                                  dilation)
-    (sh, sw), (ph, pw), (dh, dw) = g.stride, g.padding, g.dilation
-    G, Wt = grad_out.tolist(), weight.tolist()
-    grad_x = [[[[0.0] * g.W for _ in range(g.H)] for _ in range(g.C)] for _ in range(g.N)]
-    for n in range(g.N):
-        for f in range(g.F):
-            for oh in range(g.OH):
-                for ow in range(g.OW):
-                    for c in range(g.C):
-                        for kh in range(g.KH):
-                            for kw in range(g.KW):
-                                ih, iw = oh * sh - ph + kh * dh, ow * sw - pw + kw * dw
-                                if 0 <= ih < g.H and 0 <= iw < g.W:
-                                    grad_x[n][c][ih][iw] += G[n][f][oh][ow] * Wt[f][c][kh][kw]
+    G, Wt, grad_x = grad_out.tolist(), weight.tolist(), _zeros(*g.input_shape)
+    for n, f, oh, ow, c, kh, kw, ih, iw in conv2d_taps(g):
+        grad_x[n][c][ih][iw] += G[n][f][oh][ow] * Wt[f][c][kh][kw]
     return np.array(grad_x, dtype=np.result_type(grad_out, weight)).reshape(g.input_shape)
 
 
@@ -133,27 +138,14 @@ def conv2d_backward_weight(grad_out: np.ndarray, x: np.ndarray, kernel_hw: tuple
 
     grad_out: (N, F, OH, OW), x: (N, C, H, W), kernel_hw: (KH, KW) -> (F, C, KH, KW)::
 
-        for n in N: for f in F: for oh in OH: for ow in OW:
-            for c in C: for kh in KH: for kw in KW:
-                ih, iw = oh*sh - ph + kh*dh, ow*sw - pw + kw*dw
-                if 0 <= ih < H and 0 <= iw < W:
-                    grad_w[f, c, kh, kw] += grad_out[n, f, oh, ow] * x[n, c, ih, iw]
+        for every tap of conv2d_taps:
+            grad_w[f, c, kh, kw] += grad_out[n, f, oh, ow] * x[n, c, ih, iw]
     """
     g = _conv_shapes.check_conv2d_backward_weight(grad_out, x, kernel_hw, stride, padding,
                                                   dilation)
-    (sh, sw), (ph, pw), (dh, dw) = g.stride, g.padding, g.dilation
-    G, X = grad_out.tolist(), x.tolist()
-    grad_w = [[[[0.0] * g.KW for _ in range(g.KH)] for _ in range(g.C)] for _ in range(g.F)]
-    for n in range(g.N):
-        for f in range(g.F):
-            for oh in range(g.OH):
-                for ow in range(g.OW):
-                    for c in range(g.C):
-                        for kh in range(g.KH):
-                            for kw in range(g.KW):
-                                ih, iw = oh * sh - ph + kh * dh, ow * sw - pw + kw * dw
-                                if 0 <= ih < g.H and 0 <= iw < g.W:
-                                    grad_w[f][c][kh][kw] += G[n][f][oh][ow] * X[n][c][ih][iw]
+    G, X, grad_w = grad_out.tolist(), x.tolist(), _zeros(*g.weight_shape)
+    for n, f, oh, ow, c, kh, kw, ih, iw in conv2d_taps(g):
+        grad_w[f][c][kh][kw] += G[n][f][oh][ow] * X[n][c][ih][iw]
     return np.array(grad_w, dtype=np.result_type(grad_out, x)).reshape(g.weight_shape)
 
 
