@@ -33,6 +33,13 @@ inline void require_dtype(const py::array& a, const char* name, char kind, py::s
         throw py::type_error(std::string(name) + " must have dtype " + want + ", got " +
                              dtype_str(a));
     }
+    // '>f4' has kind 'f' and 4 bytes too, but its bytes are swapped: the
+    // kernels would read garbage numbers, so demand the machine's byte order.
+    if (!a.dtype().attr("isnative").cast<bool>()) {
+        throw py::type_error(std::string(name) + " must have dtype " + want +
+                             " in native byte order, got " + dtype_str(a) +
+                             " (use a.astype(numpy." + want + "))");
+    }
 }
 
 inline void require_float32(const py::array& a, const char* name) {

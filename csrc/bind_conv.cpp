@@ -42,8 +42,21 @@ static Conv2dShape geometry(int64_t N, int64_t C, int64_t H, int64_t W, int64_t 
         throw py::value_error(what + ": dilation must be >= 1, got " + pair_str(dilation));
     if (std::min(H, W) < 0)
         throw py::value_error(what + ": input size must be >= 0, got " + pair_str({H, W}));
-    const int64_t span_h = H + 2 * padding[0] - dilation[0] * (KH - 1) - 1;
-    const int64_t span_w = W + 2 * padding[1] - dilation[1] * (KW - 1) - 1;
+    // The padded input and the dilated kernel extent bound every index the
+    // kernels compute; if either overflows int64 the index arithmetic wraps.
+    int64_t padded_h, padded_w, extent_h, extent_w;
+    if (__builtin_mul_overflow(padding[0], int64_t{2}, &padded_h) ||
+        __builtin_add_overflow(padded_h, H, &padded_h) ||
+        __builtin_mul_overflow(padding[1], int64_t{2}, &padded_w) ||
+        __builtin_add_overflow(padded_w, W, &padded_w) ||
+        __builtin_mul_overflow(dilation[0], KH - 1, &extent_h) ||
+        __builtin_mul_overflow(dilation[1], KW - 1, &extent_w)) {
+        throw py::value_error(what + ": input size " + pair_str({H, W}) + ", padding " +
+                              pair_str(padding) + ", kernel " + pair_str(kernel) +
+                              " and dilation " + pair_str(dilation) + " overflow int64");
+    }
+    const int64_t span_h = padded_h - extent_h - 1;
+    const int64_t span_w = padded_w - extent_w - 1;
     if (span_h < 0 || span_w < 0) {
         throw py::value_error(what + ": kernel " + pair_str(kernel) + " with dilation " +
                               pair_str(dilation) + " is larger than the padded input " +
@@ -153,6 +166,11 @@ static Conv2dShape pool_geometry(int64_t N, int64_t C, int64_t H, int64_t W, Pai
     if (padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2) {
         throw py::value_error(what + ": padding " + pair_str(padding) +
                               " must be at most half the kernel size " + pair_str(kernel));
+    }
+    // Average pooling divides by KH*KW; a product that wraps would change its sign.
+    int64_t window_size;
+    if (__builtin_mul_overflow(kernel[0], kernel[1], &window_size)) {
+        throw py::value_error(what + ": kernel size " + pair_str(kernel) + " overflows int64");
     }
     return geometry(N, C, H, W, C, kernel[0], kernel[1], stride, padding, {1, 1}, what);
 }

@@ -103,6 +103,73 @@ def test_scalar_operands_keep_float32():
         assert out.dtype == np.float32
 
 
+_PROMOTION_CASES = [  # (name, op) applied to (tinytorch, torch) alike
+    ("int_times_float", lambda lib: lib.tensor([1, 2]) * 2.5),
+    ("int_div_int", lambda lib: lib.tensor([1, 2]) / lib.tensor([2, 2])),
+    ("int_div_scalar", lambda lib: lib.tensor([1, 2]) / 2),
+    ("int_plus_float_tensor", lambda lib: lib.tensor([1, 2]) + lib.tensor([0.5, 0.5])),
+    ("float32_plus_0d_float64", lambda lib: lib.ones(2) + lib.tensor(1.0, dtype=lib.float64)),
+    ("int_plus_0d_float32", lambda lib: lib.tensor([1, 2]) + lib.tensor(1.5)),
+    ("int_pow_float", lambda lib: lib.tensor([1, 4]) ** 0.5),
+    ("rsub_int", lambda lib: 1.5 - lib.tensor([1, 2])),
+    ("exp_int", lambda lib: lib.tensor([0, 1]).exp()),
+    ("sqrt_int", lambda lib: lib.tensor([4, 9]).sqrt()),
+    ("log_int", lambda lib: lib.tensor([1, 2]).log()),
+    ("clamp_int_float_bound", lambda lib: lib.tensor([1, 2]).clamp(min=1.5)),
+    ("where_python_floats", lambda lib: lib.where(lib.tensor([True, False]), 1.0, 0.0)),
+    ("where_int_and_float", lambda lib: lib.where(lib.tensor([True, False]),
+                                                  lib.tensor([1, 2]), 0.5)),
+    ("cat_float_int", lambda lib: lib.cat([lib.tensor([1.0]), lib.tensor([2])])),
+    ("stack_float_int", lambda lib: lib.stack([lib.tensor([1.0]), lib.tensor([2])])),
+    ("bool_plus_int", lambda lib: lib.tensor([True, False]) + 1),
+]
+
+
+@pytest.mark.parametrize("name, op", _PROMOTION_CASES, ids=[c[0] for c in _PROMOTION_CASES])
+def test_dtype_promotion_matches_torch(name, op, torch):
+    """PyTorch promotes by category (bool < int < float), not by size like NumPy: int64
+    with a float is float32, and a 0-d float64 tensor does not widen a float32 one."""
+    got, want = op(tt), op(torch)
+    assert str(got.dtype) == str(want.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-6)
+
+
+def test_zero_d_tensors_accept_dim_0_and_minus_1(torch):
+    for method in ("sum", "mean", "argmax", "argmin", "squeeze", "softmax", "log_softmax"):
+        got, want = getattr(tt.tensor(3.0), method)(0), getattr(torch.tensor(3.0), method)(-1)
+        assert got.shape == () and got.item() == pytest.approx(want.item())
+    values, indices = tt.tensor(3.0).max(dim=-1)
+    assert values.item() == 3.0 and indices.item() == 0
+    assert tt.tensor(3.0).sum(dim=0, keepdim=True).shape == ()
+    assert tt.tensor(3.0).transpose(0, -1).item() == 3.0
+    with pytest.raises(IndexError, match="dim 1 is out of range"):
+        tt.tensor(3.0).sum(dim=1)
+
+
+def test_reduction_over_empty_dim_tuple_reduces_everything(torch):
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    for method in ("sum", "mean", "var"):
+        got, want = getattr(tt.tensor(x), method)(dim=()), getattr(torch.tensor(x), method)(
+            dim=())
+        assert got.shape == () and got.item() == pytest.approx(want.item())
+
+
+def test_squeeze_accepts_a_tuple_of_dims():
+    assert tt.ones(1, 2, 1, 1).squeeze((0, 2)).shape == (2, 1)
+    assert tt.ones(1, 2, 1).squeeze((1, -1)).shape == (1, 2)  # size-2 dim is left alone
+
+
+def test_var_std_positional_arguments_follow_torch(torch):
+    """torch's order is var(dim, unbiased, keepdim): x.var(0, False) is the biased variance."""
+    x = np.array([[1.0, 2.0], [3.0, 5.0]], dtype=np.float32)
+    for method in ("var", "std"):
+        for args in ((0, False), (1, True, True), (1, False, False)):
+            got, want = getattr(tt.tensor(x), method)(*args), getattr(torch.tensor(x), method)(
+                *args)
+            assert got.shape == tuple(want.shape)
+            np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-6)
+
+
 def test_setitem_and_inplace_helpers():
     a = tt.zeros(2, 3)
     a[0, 1] = 5.0
@@ -153,6 +220,10 @@ def test_other_errors():
         tt.tensor([[1.0, 2.0], [3.0]])
     with pytest.raises(RuntimeError, match="floating-point"):
         tt.tensor([1, 2], requires_grad=True)
+    with pytest.raises(ValueError, match=r"equal: shapes \(2,\) and \(3,\) cannot be broadcast"):
+        _ = tt.ones(2) == tt.ones(3)
+    with pytest.raises(ValueError, match=r"less: shapes \(2, 3\) and \(2,\)"):
+        _ = tt.ones(2, 3) < np.ones(2)
 
 
 # ---- property-based: broadcasting agrees with NumPy for any compatible shapes ---------

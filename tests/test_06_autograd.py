@@ -207,3 +207,34 @@ def test_broadcast_gradients_sum_back_to_each_input(shapes):
         want = full.sum(axis=tuple(range(lead)))
         want = want.sum(axis=tuple(i for i, n in enumerate(mine.shape) if n == 1), keepdims=True)
         np.testing.assert_allclose(grad, want.reshape(mine.shape), rtol=1e-10)
+
+
+def test_pow_gradient_is_zero_where_exponent_is_zero(torch):
+    """d/da a**0 = 0 everywhere, including a == 0 (0 * 0**-1 would be nan)."""
+    base, exponent = np.array([0.0, 0.0, 2.0], np.float32), np.array([0.0, 3.0, 0.0], np.float32)
+    ours = [tt.tensor(base, requires_grad=True), tt.tensor(exponent, requires_grad=True)]
+    theirs = [torch.tensor(base, requires_grad=True), torch.tensor(exponent, requires_grad=True)]
+    (ours[0] ** ours[1]).sum().backward()
+    (theirs[0] ** theirs[1]).sum().backward()
+    for mine, ref in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(mine.grad.data, ref.grad.numpy(), rtol=1e-6)
+    x = tt.tensor([0.0, 1.0], requires_grad=True)
+    (x ** 0).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+
+
+def test_int_operand_keeps_float32_gradients():
+    """An int tensor in the graph must not promote the gradient flowing back to float64."""
+    w = tt.ones(3, requires_grad=True)
+    y = w * tt.tensor([1, 2, 3])
+    assert y.dtype == np.float32
+    y.retain_grad()
+    (y / tt.tensor([2, 2, 2])).sum().backward()
+    assert y.grad.dtype == np.float32 and w.grad.dtype == np.float32
+    assert w.grad.tolist() == [0.5, 1.0, 1.5]
+
+
+def test_max_along_dim_of_a_0d_tensor_passes_the_gradient():
+    x = tt.tensor(2.0, requires_grad=True)
+    (x.max(dim=0).values * 3).backward()
+    assert x.grad.item() == 3.0

@@ -17,6 +17,7 @@ from tinytorch import autograd
 from tinytorch.ops import arithmetic as A
 from tinytorch.ops import reductions as R
 from tinytorch.ops import shape as S
+from tinytorch.ops._broadcast import broadcast_shape
 from tinytorch.ops.linalg import MatMul
 
 __all__ = ["Tensor", "as_array"]
@@ -291,7 +292,9 @@ class Tensor:
 
     # ---- comparisons (no gradient) ----------------------------------------
     def _compare(self, other, op) -> Tensor:
-        return Tensor._wrap(op(self.data, other.data if isinstance(other, Tensor) else other))
+        other = other.data if isinstance(other, Tensor) else other
+        broadcast_shape(op.__name__, self.shape, np.shape(other))
+        return Tensor._wrap(op(self.data, other))
 
     def __eq__(self, other): return self._compare(other, np.equal)  # type: ignore[override]
     def __ne__(self, other): return self._compare(other, np.not_equal)  # type: ignore[override]
@@ -307,15 +310,16 @@ class Tensor:
     def mean(self, dim=None, keepdim: bool = False) -> Tensor:
         return R.Mean.apply(self, dim=dim, keepdim=keepdim)
 
-    def var(self, dim=None, keepdim: bool = False, *, unbiased: bool | None = None,
+    def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int = 1) -> Tensor:
+        """Variance over ``dim``; PyTorch's argument order: ``var(dim, unbiased, keepdim)``."""
         if unbiased is not None:
             correction = 1 if unbiased else 0
         return R.Var.apply(self, dim=dim, keepdim=keepdim, correction=correction)
 
-    def std(self, dim=None, keepdim: bool = False, *, unbiased: bool | None = None,
+    def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int = 1) -> Tensor:
-        return self.var(dim, keepdim, unbiased=unbiased, correction=correction).sqrt()
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def _extreme(self, dim, keepdim: bool, largest: bool):
         if dim is None:
@@ -334,7 +338,10 @@ class Tensor:
         pick = np.argmax if largest else np.argmin
         if dim is None:
             return Tensor._wrap(np.asarray(pick(self.data), dtype=np.int64))
-        (axis,) = R.normalize_dims(dim, self.ndim, "argmax" if largest else "argmin")
+        axes = R.normalize_dims(dim, self.ndim, "argmax" if largest else "argmin")
+        if axes is None:  # 0-d: the only element is at index 0
+            return Tensor._wrap(np.zeros((), dtype=np.int64))
+        (axis,) = axes
         return Tensor._wrap(pick(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
 
     def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
@@ -354,8 +361,10 @@ class Tensor:
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         for d in (dim0, dim1):
-            if not -self.ndim <= d < self.ndim:
+            if not -max(self.ndim, 1) <= d < max(self.ndim, 1):
                 raise IndexError(f"transpose: dim {d} is out of range for a {self.ndim}-D tensor")
+        if self.ndim == 0:  # dims 0 and -1 of a 0-d tensor: nothing to swap
+            return self.permute()
         order = list(range(self.ndim))
         order[dim0], order[dim1] = order[dim1], order[dim0]
         return self.permute(*order)
@@ -363,10 +372,9 @@ class Tensor:
     def squeeze(self, dim=None) -> Tensor:
         if dim is None:
             shape = tuple(n for n in self.shape if n != 1)
-        else:
-            (axis,) = R.normalize_dims(dim, self.ndim, "squeeze")
-            shape = self.shape[:axis] + self.shape[axis + 1:] if self.shape[axis] == 1 \
-                else self.shape
+        else:  # an int or a tuple of dims; a dim whose size is not 1 is left alone
+            axes = R.normalize_dims(dim, self.ndim, "squeeze") or ()
+            shape = tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
         return self.reshape(shape)
 
     def unsqueeze(self, dim: int) -> Tensor:

@@ -30,3 +30,55 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape)
+
+
+def _category(dtype: np.dtype) -> int:
+    """bool < integer < floating point: PyTorch promotes across categories, never by size."""
+    return 0 if dtype.kind == "b" else 1 if dtype.kind in "iu" else 2
+
+
+def _promote(dtypes: list[np.dtype]) -> np.dtype:
+    """The highest category wins outright (int64 with float32 is float32, unlike NumPy's
+    float64); within one category the wider dtype wins."""
+    top = max(_category(d) for d in dtypes)
+    return np.result_type(*(d for d in dtypes if _category(d) == top))
+
+
+def result_type(*operands) -> np.dtype:
+    """The dtype PyTorch gives an op on ``operands`` (arrays and Python numbers).
+
+    Three tiers, highest first: arrays with dims, 0-d arrays, Python numbers. A
+    lower tier only matters when it is of a higher category, so a float64 0-d
+    tensor or a Python float does not turn a float32 tensor into float64, and a
+    Python float turns an int tensor into float32 (the default float dtype).
+    """
+    tiers: list[list[np.dtype]] = [[], [], []]
+    for x in operands:
+        if isinstance(x, np.ndarray):
+            tiers[0 if x.ndim else 1].append(x.dtype)
+        elif isinstance(x, (bool, np.bool_)):
+            tiers[2].append(np.dtype(np.bool_))
+        elif isinstance(x, (int, np.integer)):
+            tiers[2].append(np.dtype(np.int64))
+        else:
+            tiers[2].append(np.dtype(np.float32))
+    result = None
+    for tier in tiers:
+        if tier:
+            candidate = _promote(tier)
+            if result is None or _category(candidate) > _category(result):
+                result = candidate
+    return result
+
+
+def cast_operands(*operands, dtype: np.dtype):
+    """Arrays converted to ``dtype``; Python numbers stay as they are (NumPy treats
+    them as weak, so they take the arrays' dtype)."""
+    return tuple(x.astype(dtype, copy=False) if isinstance(x, np.ndarray) else x
+                 for x in operands)
+
+
+def float_dtype(dtype: np.dtype) -> np.dtype:
+    """Integer and bool inputs of a floating-point op (division, exp, sqrt) compute in
+    float32, PyTorch's default float dtype, not NumPy's float64."""
+    return dtype if dtype.kind in "fc" else np.dtype(np.float32)

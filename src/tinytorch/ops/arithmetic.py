@@ -9,7 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.autograd import Function
-from tinytorch.ops._broadcast import broadcast_shape, unbroadcast
+from tinytorch.ops._broadcast import (
+    broadcast_shape,
+    cast_operands,
+    float_dtype,
+    result_type,
+    unbroadcast,
+)
 
 
 def _shape(x) -> tuple[int, ...]:
@@ -19,6 +25,7 @@ def _shape(x) -> tuple[int, ...]:
 class Add(Function):
     def forward(self, a, b):
         broadcast_shape("add", _shape(a), _shape(b))
+        a, b = cast_operands(a, b, dtype=result_type(a, b))
         self.shapes = (_shape(a), _shape(b))
         return np.add(a, b)
 
@@ -29,6 +36,7 @@ class Add(Function):
 class Sub(Function):
     def forward(self, a, b):
         broadcast_shape("sub", _shape(a), _shape(b))
+        a, b = cast_operands(a, b, dtype=result_type(a, b))
         self.shapes = (_shape(a), _shape(b))
         return np.subtract(a, b)
 
@@ -39,6 +47,7 @@ class Sub(Function):
 class Mul(Function):
     def forward(self, a, b):
         broadcast_shape("mul", _shape(a), _shape(b))
+        a, b = cast_operands(a, b, dtype=result_type(a, b))
         self.a, self.b = a, b
         return np.multiply(a, b)
 
@@ -52,6 +61,8 @@ class Mul(Function):
 class Div(Function):
     def forward(self, a, b):
         broadcast_shape("div", _shape(a), _shape(b))
+        # true division: int / int is a float (float32, like PyTorch)
+        a, b = cast_operands(a, b, dtype=float_dtype(result_type(a, b)))
         self.a, self.b = a, b
         return np.divide(a, b)
 
@@ -64,10 +75,11 @@ class Div(Function):
 
 
 class Pow(Function):
-    """a ** b; d/da = b * a**(b-1), d/db = a**b * log(a)."""
+    """a ** b; d/da = b * a**(b-1) (0 where b == 0, like PyTorch), d/db = a**b * log(a)."""
 
     def forward(self, a, b):
         broadcast_shape("pow", _shape(a), _shape(b))
+        a, b = cast_operands(a, b, dtype=result_type(a, b))
         self.a, self.b = a, b
         self.out = np.power(a, b)
         return self.out
@@ -75,7 +87,12 @@ class Pow(Function):
     def backward(self, grad):
         a, b, out = self.a, self.b, self.out
         want_a, want_b = self.needs_input_grad
-        grad_a = unbroadcast(grad * b * np.power(a, b - 1), _shape(a)) if want_a else None
+        grad_a = None
+        if want_a:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                # a**0 is flat in a; b * a**(b-1) would be 0 * inf = nan at a == 0
+                local = np.where(np.equal(b, 0), 0, b * np.power(a, b - 1))
+            grad_a = unbroadcast((grad * local).astype(grad.dtype, copy=False), _shape(a))
         if not want_b:
             return grad_a, None
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -93,9 +110,15 @@ class Neg(Function):
         return (-grad,)
 
 
+def _as_float(a) -> np.ndarray:
+    """exp/log/sqrt of an int tensor is float32, as in PyTorch (NumPy would give float64)."""
+    a = np.asarray(a)
+    return a.astype(float_dtype(a.dtype), copy=False)
+
+
 class Exp(Function):
     def forward(self, a):
-        self.out = np.exp(a)
+        self.out = np.exp(_as_float(a))
         return self.out
 
     def backward(self, grad):
@@ -104,8 +127,8 @@ class Exp(Function):
 
 class Log(Function):
     def forward(self, a):
-        self.a = a
-        return np.log(a)
+        self.a = _as_float(a)
+        return np.log(self.a)
 
     def backward(self, grad):
         return (grad / self.a,)
@@ -113,7 +136,7 @@ class Log(Function):
 
 class Sqrt(Function):
     def forward(self, a):
-        self.out = np.sqrt(a)
+        self.out = np.sqrt(_as_float(a))
         return self.out
 
     def backward(self, grad):
@@ -135,12 +158,15 @@ class Clamp(Function):
     def forward(self, a, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clamp: at least one of min or max must be given")
+        # an int tensor clamped to a float bound becomes float32, like PyTorch
+        a = cast_operands(np.asarray(a), dtype=result_type(
+            np.asarray(a), *(v for v in (min, max) if v is not None)))[0]
         self.mask = np.ones(np.shape(a), dtype=bool)
         if min is not None:
             self.mask &= a >= min
         if max is not None:
             self.mask &= a <= max
-        return np.clip(a, min, max).astype(np.asarray(a).dtype, copy=False)
+        return np.clip(a, min, max).astype(a.dtype, copy=False)
 
     def backward(self, grad):
         return (grad * self.mask,)
@@ -153,7 +179,8 @@ class Where(Function):
         broadcast_shape("where", _shape(condition), _shape(a), _shape(b))
         self.condition = np.asarray(condition, dtype=bool)
         self.shapes = (_shape(a), _shape(b))
-        return np.where(self.condition, a, b)
+        dtype = result_type(a, b)  # where(c, 1.0, 0.0) is float32, not NumPy's float64
+        return np.where(self.condition, np.asarray(a, dtype=dtype), np.asarray(b, dtype=dtype))
 
     def backward(self, grad):
         zero = np.zeros_like(grad)

@@ -8,7 +8,11 @@ from tinytorch.autograd import Function
 
 
 def normalize_dims(dim, ndim: int, op: str) -> tuple[int, ...] | None:
-    """``dim`` (None, int or tuple) as a tuple of non-negative axes; None means all."""
+    """``dim`` (None, int or tuple) as a tuple of non-negative axes; None means all.
+
+    Like PyTorch, an empty tuple also means all dims, and a 0-d tensor accepts
+    dim 0 or -1 (reducing its one element over "all" dims leaves it unchanged).
+    """
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
@@ -19,6 +23,8 @@ def normalize_dims(dim, ndim: int, op: str) -> tuple[int, ...] | None:
         out.append(int(d) % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: dim {dim} repeats an axis")
+    if not out or ndim == 0:
+        return None
     return tuple(sorted(out))
 
 
@@ -91,7 +97,11 @@ class MaxDim(Function):
     """max/min along one dim; the gradient goes to the index that was returned."""
 
     def forward(self, a, dim, keepdim=False, largest=True):
-        (self.dim,) = normalize_dims(dim, np.ndim(a), "max" if largest else "min")
+        axes = normalize_dims(dim, np.ndim(a), "max" if largest else "min")
+        self.zero_d = axes is None
+        if self.zero_d:  # a 0-d tensor is its own max along dim 0
+            return np.array(a, copy=True)
+        (self.dim,) = axes
         if np.shape(a)[self.dim] == 0:
             raise ValueError(f"max()/min() along dim {dim} of size 0 is undefined")
         self.shape, self.keepdim = np.shape(a), keepdim
@@ -101,6 +111,8 @@ class MaxDim(Function):
         return values if keepdim else np.squeeze(values, self.dim)
 
     def backward(self, grad):
+        if self.zero_d:
+            return (grad,)
         if not self.keepdim:
             grad = np.expand_dims(grad, self.dim)
         out = np.zeros(self.shape, dtype=grad.dtype)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.autograd import Function
+from tinytorch.ops._broadcast import cast_operands, result_type
 
 
 class Reshape(Function):
@@ -98,7 +99,8 @@ class Cat(Function):
             if len(s) != ndim or outside[0] != outside[1]:
                 raise ValueError(f"cat: shapes {s0} and {s} differ outside dim {dim}")
         self.splits = np.cumsum([np.shape(a)[self.dim] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=self.dim)
+        # PyTorch's promotion: float32 with int64 stays float32 (NumPy would give float64)
+        return np.concatenate(cast_operands(*arrays, dtype=result_type(*arrays)), axis=self.dim)
 
     def backward(self, grad):
         return tuple(np.split(grad, self.splits, axis=self.dim))
@@ -115,7 +117,7 @@ class Stack(Function):
         if not -ndim <= dim < ndim:
             raise IndexError(f"stack: dim {dim} is out of range for the {ndim}-D result")
         self.dim = dim % ndim
-        return np.stack(arrays, axis=self.dim)
+        return np.stack(cast_operands(*arrays, dtype=result_type(*arrays)), axis=self.dim)
 
     def backward(self, grad):
         return tuple(np.moveaxis(grad, self.dim, 0))

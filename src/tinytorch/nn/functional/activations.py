@@ -238,9 +238,15 @@ def silu(x: Tensor) -> Tensor:
 
 def softmax(x: Tensor, dim: int) -> Tensor:
     """Probabilities along ``dim`` (they sum to 1); x: any shape."""
+    if x.ndim == 0:  # one element: probability 1 (dim must still be 0 or -1)
+        normalize_dims(dim, 0, "softmax")
+        return Softmax.apply(x.reshape(1), dim=0).reshape(())
     return Softmax.apply(x, dim=dim)
 
 
 def log_softmax(x: Tensor, dim: int) -> Tensor:
     """log(softmax(x)) along ``dim``, computed without ever taking log(0)."""
+    if x.ndim == 0:
+        normalize_dims(dim, 0, "log_softmax")
+        return LogSoftmax.apply(x.reshape(1), dim=0).reshape(())
     return LogSoftmax.apply(x, dim=dim)
