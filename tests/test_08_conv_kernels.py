@@ -352,6 +352,33 @@ def test_raw_native_functions_validate_before_touching_memory():
         _native.avg_pool2d(x, (3, 3), (1, 1), (2, 2))
 
 
+@pytest.mark.skipif("native" not in BACKENDS, reason="native backend not built")
+def test_raw_native_functions_reject_int64_overflow_and_byte_swapped_arrays():
+    """Huge padding / dilation / kernel sizes must not wrap the int64 index arithmetic."""
+    from tinytorch import _native
+
+    x = np.ones((1, 1, 3, 3), dtype=np.float32)
+    w = np.ones((1, 1, 3, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match="overflow int64"):
+        _native.conv2d(x, w, (1, 1), (0, 0), (2**62, 1))
+    with pytest.raises(ValueError, match="overflow int64"):
+        _native.conv2d(x, w, (1, 1), (2**62, 0), (1, 1))
+    with pytest.raises(ValueError, match="overflow int64"):
+        _native.conv2d_backward_input(np.ones((1, 1, 1, 1), np.float32), w, (3, 3), (1, 1),
+                                      (0, 0), (1, 2**62))
+    # the average divides by KH*KW: a wrapped product turned ones into -1e-18
+    with pytest.raises(ValueError, match="overflows int64"):
+        _native.avg_pool2d(x, (2**62 + 1, 3), (1, 1), (2**61, 1))
+    with pytest.raises(ValueError, match="overflows int64"):
+        _native.avg_pool2d_backward(np.ones((1, 1, 4, 3), np.float32), (3, 3),
+                                    (2**62 + 1, 3), (1, 1), (2**61, 1))
+    with pytest.raises(TypeError, match="native byte order"):
+        _native.conv2d(x.astype(">f4"), w, (1, 1), (0, 0), (1, 1))
+    y, idx = _native.max_pool2d(x, (2, 2), (1, 1), (0, 0))
+    with pytest.raises(TypeError, match="native byte order"):
+        _native.max_pool2d_backward(y, idx.astype(">i8"), (3, 3))
+
+
 def test_max_pool_2x2_fast_path_matches_loop_with_ties_and_nan():
     """The native 2x2/stride-2 special case must pick the same index as the general rule."""
     native = pytest.importorskip("tinytorch._native")

@@ -152,3 +152,33 @@ def test_resumed_run_continues_exactly_like_an_uninterrupted_one(tmp_path):
     assert full_run["step_losses"][:n_first] == first_run["step_losses"]
     assert resumed["step_losses"] == full_run["step_losses"]  # bit-for-bit, every step
     assert resumed["history"]["lr"] == full_run["history"]["lr"]
+
+
+def test_fit_on_new_data_trains_on_that_data():
+    """A second ``fit`` with different data must not silently reuse the first data's batches."""
+    model = small_model()
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(),
+                      progress=False, log=None)
+    trainer.fit(make_toy_images(64, seed=0), epochs=1, batch_size=32)
+    assert len(trainer.step_losses) == 2
+    trainer.fit(make_toy_images(16, seed=1), epochs=2, batch_size=32)
+    assert len(trainer.step_losses) == 3  # one batch of the 16 new samples
+
+
+def test_resume_without_passing_data_to_load_checkpoint(tmp_path):
+    """load_checkpoint(path) then fit(data): the shuffle order continues, as uninterrupted."""
+    data = make_toy_images(96, seed=2)
+
+    def trainer_for(seed):
+        model = small_model(seed)
+        return Trainer(model, optim.Adam(model.parameters(), lr=0.01), nn.CrossEntropyLoss(),
+                       progress=False, log=None)
+
+    full = trainer_for(0)
+    full.fit(data, epochs=2, batch_size=16, seed=5)
+    first = trainer_for(0)
+    first.fit(data, epochs=1, batch_size=16, seed=5, checkpoint_path=str(tmp_path / "c.npz"))
+    resumed = trainer_for(1)
+    resumed.load_checkpoint(str(tmp_path / "c.npz"))
+    resumed.fit(data, epochs=2, batch_size=16, seed=5)
+    assert resumed.step_losses == full.step_losses

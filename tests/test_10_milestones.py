@@ -74,3 +74,16 @@ def test_missed_target_exits_nonzero(capsys):
     code = main(["milestone", "mlp", "--dataset", "digits", "--epochs", "1", "--lr", "0.0"])
     assert code == 1
     assert "[FAILED]" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [
+    ["perceptron", "--epochs", "0"], ["xor", "--steps", "0"], ["xor", "--hidden", "-1"],
+    ["mlp", "--epochs", "-1"], ["mlp", "--limit", "0"], ["mlp", "--batch-size", "0"],
+    ["cnn", "--epochs", "0"], ["cnn", "--limit", "x"],
+], ids=lambda argv: " ".join(argv))
+def test_non_positive_counts_are_usage_errors(capsys, argv):
+    """A zero or negative count is a usage message (exit 2), not an IndexError traceback."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["milestone", *argv])
+    assert exit_info.value.code == 2
+    assert "positive integer" in capsys.readouterr().err

@@ -140,6 +140,19 @@ def test_float64_is_a_type_error_naming_the_dtype(call):
         call(np.ones((2, 3), np.float32), np.ones((3, 2), np.int32))
 
 
+@pytest.mark.parametrize("call", [_native.matmul, _native.bmm,
+                                  lambda a, b: _native.matmul_variant(a, b, "naive")],
+                         ids=["matmul", "bmm", "variant"])
+def test_byte_swapped_float32_is_a_type_error(call):
+    """'>f4' is 4-byte floating point too, but the kernels would read its bytes as garbage."""
+    shape = (2, 3, 3) if call is _native.bmm else (3, 3)
+    swapped = np.arange(np.prod(shape), dtype=">f4").reshape(shape)
+    with pytest.raises(TypeError, match="native byte order"):
+        call(swapped, np.ones(shape, np.float32))
+    with pytest.raises(TypeError, match="native byte order"):
+        call(np.ones(shape, np.float32), swapped)
+
+
 @pytest.mark.parametrize("call", [_native.matmul,
                                   lambda a, b: _native.matmul_variant(a, b, "threaded")],
                          ids=["matmul", "variant"])

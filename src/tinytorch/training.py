@@ -79,6 +79,13 @@ def _batches(data: Any, batch_size: int, shuffle: bool, seed: int) -> Iterable:
     return data
 
 
+def _same_data(a: Any, b: Any) -> bool:
+    """Is ``a`` the training data ``b`` again? ``(x, y)`` tuples compare by their arrays."""
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) == 2:
+        return a[0] is b[0] and a[1] is b[1]
+    return a is b
+
+
 def _generator_of(batches: Any) -> np.random.Generator | None:
     generator = getattr(batches, "generator", None)
     return generator if isinstance(generator, np.random.Generator) else None
@@ -129,6 +136,7 @@ class Trainer:
             "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr",
             "epoch_seconds", "samples_per_second")}
         self._batches: Iterable | None = None
+        self._train_source: Any = None
         self._pending_shuffle_state: dict | None = None
         self.best_loss = math.inf
         self.epochs_without_improvement = 0
@@ -201,8 +209,12 @@ class Trainer:
         ``train``/``val``: a DataLoader-like iterable of ``(x, y)`` batches, or an
         ``(x, y)`` tuple of arrays batched here with ``batch_size``/``shuffle``/``seed``.
         """
-        if self._batches is None:
+        # The same data again continues its shuffle stream (a resumed run); new data
+        # is batched afresh, never silently replaced by the data of an earlier fit.
+        if self._batches is None or not _same_data(train, self._train_source):
             self._batches = _batches(train, batch_size, shuffle, seed)
+            self._train_source = train
+            self._restore_shuffle_state()
         val_batches = None if val is None else _batches(val, batch_size, False, seed)
         while self.epoch < epochs:
             result = self.train_epoch(self._batches)
@@ -281,6 +293,12 @@ class Trainer:
         self.load_state_dict(serialization.load(path))
         if train is not None:
             self._batches = _batches(train, batch_size, shuffle, seed)
+            self._train_source = train
+        self._restore_shuffle_state()
+
+    def _restore_shuffle_state(self) -> None:
+        """Hand a loaded checkpoint's shuffle-generator state to the current batches."""
         generator = _generator_of(self._batches)
         if self._pending_shuffle_state is not None and generator is not None:
             generator.bit_generator.state = self._pending_shuffle_state
+            self._pending_shuffle_state = None

@@ -10,6 +10,7 @@ exits non-zero when it misses its target; the scripts in the repository's
 
 from __future__ import annotations
 
+import argparse
 import importlib
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -31,6 +32,21 @@ class MilestoneResult:
     passed: bool
     summary: str
     metrics: dict[str, float] = field(default_factory=dict)
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts (epochs, steps, batch size, ...): an int >= 1.
+
+    Zero or a negative count would otherwise get as far as an empty history
+    and end in an IndexError traceback instead of a usage message.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
 
 
 REGISTRY: dict[str, Milestone] = {}

@@ -19,7 +19,7 @@ import argparse
 import tinytorch as tt
 from tinytorch import nn, optim
 from tinytorch.data import DatasetError
-from tinytorch.milestones import MilestoneResult
+from tinytorch.milestones import MilestoneResult, positive_int
 from tinytorch.milestones.common import (
     Stopwatch,
     add_data_arguments,
@@ -56,10 +56,11 @@ def vgg_small(channels: int, classes: int) -> nn.Module:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser, "fashion-mnist", tuple(SETTINGS))
-    parser.add_argument("--epochs", type=int, default=None, help="default depends on --dataset")
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help="default depends on --dataset")
     parser.add_argument("--lr", type=float, default=None,
                         help="Adam learning rate (default 1e-3; CIFAR-10: 2e-3 with cosine decay)")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="time budget for the whole run (default: 15 for (Fashion-)MNIST)")
 

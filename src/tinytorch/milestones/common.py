@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import tinytorch as tt
 from tinytorch.data import CIFAR10, MNIST, DataLoader, DatasetError, Digits, FashionMNIST
 from tinytorch.data import transforms as T
+from tinytorch.milestones import positive_int
 
 #: dataset -> (class, per-channel mean, per-channel std) of the training images in [0, 1]
 DATASETS = {
@@ -37,7 +38,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, default: str, choices: t
                              "location, or ~/.cache/tinytorch)")
     parser.add_argument("--download", action="store_true",
                         help="download the dataset from its official source if missing")
-    parser.add_argument("--limit", type=int, default=None,
+    parser.add_argument("--limit", type=positive_int, default=None,
                         help="use only the first N training images (quick runs)")
     parser.add_argument("--target-accuracy", type=float, default=None,
                         help="test accuracy the run must reach (default depends on --dataset)")

@@ -15,7 +15,7 @@ import argparse
 import tinytorch as tt
 from tinytorch import nn, optim
 from tinytorch.data import DatasetError
-from tinytorch.milestones import MilestoneResult
+from tinytorch.milestones import MilestoneResult, positive_int
 from tinytorch.milestones.common import (
     Stopwatch,
     add_data_arguments,
@@ -31,9 +31,10 @@ SETTINGS = {"digits": (64, 20, 0.95), "mnist": (256, 5, 0.97), "fashion-mnist": 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser, "digits", tuple(SETTINGS))
-    parser.add_argument("--epochs", type=int, default=None, help="default depends on --dataset")
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help="default depends on --dataset")
     parser.add_argument("--lr", type=float, default=0.05)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
 
 
 def run(args: argparse.Namespace) -> MilestoneResult:

@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 import tinytorch as tt
-from tinytorch.milestones import MilestoneResult
+from tinytorch.milestones import MilestoneResult, positive_int
 from tinytorch.milestones.plotting import ascii_curve, save_png
 
 
@@ -53,7 +53,8 @@ def train_perceptron(x: np.ndarray, y: np.ndarray, epochs: int, lr: float, seed:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--epochs", type=int, default=50, help="maximum passes over the data")
+    parser.add_argument("--epochs", type=positive_int, default=50,
+                        help="maximum passes over the data")
     parser.add_argument("--lr", type=float, default=0.1)
 
 

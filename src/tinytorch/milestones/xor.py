@@ -21,7 +21,7 @@ import numpy as np
 
 import tinytorch as tt
 from tinytorch import nn
-from tinytorch.milestones import MilestoneResult
+from tinytorch.milestones import MilestoneResult, positive_int
 from tinytorch.milestones.plotting import ascii_curve, save_png
 
 XOR_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
@@ -62,9 +62,9 @@ def two_layer_mlp(seed: int, hidden: int = 8) -> nn.Module:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--steps", type=int, default=1500, help="gradient-descent steps")
+    parser.add_argument("--steps", type=positive_int, default=1500, help="gradient-descent steps")
     parser.add_argument("--lr", type=float, default=0.5)
-    parser.add_argument("--hidden", type=int, default=8, help="hidden units of the MLP")
+    parser.add_argument("--hidden", type=positive_int, default=8, help="hidden units of the MLP")
 
 
 def run(args: argparse.Namespace) -> MilestoneResult:
