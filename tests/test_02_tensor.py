@@ -135,7 +135,7 @@ def test_dtype_promotion_matches_torch(name, op, torch):
 
 
 def test_zero_d_tensors_accept_dim_0_and_minus_1(torch):
-    for method in ("sum", "mean", "argmax", "argmin", "squeeze", "softmax", "log_softmax"):
+    for method in ("sum", "mean", "argmax", "argmin", "squeeze"):  # softmax: Module 03
         got, want = getattr(tt.tensor(3.0), method)(0), getattr(torch.tensor(3.0), method)(-1)
         assert got.shape == () and got.item() == pytest.approx(want.item())
     values, indices = tt.tensor(3.0).max(dim=-1)

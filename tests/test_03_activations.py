@@ -178,3 +178,10 @@ def test_float64_stays_float64():
     for fn in (nn.functional.relu, nn.functional.gelu, nn.functional.silu,
                lambda t: nn.functional.softmax(t, 0)):
         assert fn(x).dtype == np.float64
+
+
+def test_softmax_of_a_0d_tensor_along_dim_0_and_minus_1():
+    import tinytorch
+
+    assert tinytorch.tensor(3.0).softmax(0).item() == 1.0
+    assert tinytorch.tensor(3.0).log_softmax(-1).item() == 0.0
