@@ -7,7 +7,15 @@ import time
 from dataclasses import dataclass
 
 import tinytorch as tt
-from tinytorch.data import CIFAR10, MNIST, DataLoader, DatasetError, Digits, FashionMNIST
+from tinytorch.data import (
+    CIFAR10,
+    MNIST,
+    DataLoader,
+    DatasetError,
+    Digits,
+    FashionMNIST,
+    Subset,
+)
 from tinytorch.data import transforms as T
 from tinytorch.milestones import positive_int
 
@@ -58,8 +66,6 @@ def load_image_data(args: argparse.Namespace, batch_size: int, augment: bool = F
     train_set = cls(train=True, transform=T.Compose(train_steps), **common)
     test_set = cls(train=False, transform=T.Compose(normalize), **common)
     if args.limit is not None:
-        from tinytorch.data import Subset
-
         train_set = Subset(train_set, range(min(args.limit, len(train_set))))
     sample, _ = test_set[0]
     generator = tt.random.default_generator()
