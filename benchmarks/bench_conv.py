@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import BENCH_BACKENDS, assert_close
+from conftest import BENCH_BACKENDS, assert_close, backend_kernel
 
 from tinytorch.backends import load_backend
+from tinytorch.backends.spatial.interface import conv2d_flops
+from tinytorch.backends.spatial.shapes import conv2d_geometry
 
 #: (N, C, F, H, W, K, padding): stride 1, dilation 1, square K x K kernel
 SHAPES = {
@@ -26,11 +28,6 @@ SHAPES = {
     "resnet-32x32": (32, 64, 64, 32, 32, 3, 1),
 }
 ONE = (1, 1)
-
-
-def conv_flops(N: int, C: int, F: int, OH: int, OW: int, K: int) -> int:
-    """One multiply and one add per (n, f, oh, ow, c, kh, kw): the 7-deep loop nest."""
-    return 2 * N * F * OH * OW * C * K * K
 
 
 def _cases() -> list:
@@ -44,42 +41,24 @@ def _inputs(name: str):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((N, C, H, W)).astype(np.float32)
     weight = (rng.standard_normal((F, C, K, K)) / np.sqrt(C * K * K)).astype(np.float32)
-    OH, OW = H + 2 * pad - K + 1, W + 2 * pad - K + 1
-    grad_out = rng.standard_normal((N, F, OH, OW)).astype(np.float32)
-    return x, weight, grad_out, (pad, pad), conv_flops(N, C, F, OH, OW, K)
+    g = conv2d_geometry(x.shape, weight.shape, ONE, pad, ONE)
+    grad_out = rng.standard_normal(g.output_shape).astype(np.float32)
+    return x, weight, grad_out, (pad, pad), conv2d_flops(g)
 
 
 def _forward(backend: str):
-    if backend == "torch":
-        import torch
-
-        def run(x, weight, padding):
-            with torch.no_grad():
-                return torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(weight),
-                                                  padding=padding).numpy()
-        return run
-    kernels = load_backend(backend)
-    return lambda x, weight, padding: kernels.conv2d(x, weight, ONE, padding, ONE)
+    conv2d = backend_kernel(backend, "conv2d")
+    return lambda x, weight, padding: conv2d(x, weight, ONE, padding, ONE)
 
 
 def _backward(backend: str):
     """(grad_out, x, weight, padding) -> (grad_x, grad_w)."""
-    if backend == "torch":
-        import torch
-
-        def run(grad_out, x, weight, padding):
-            with torch.no_grad():
-                grad_x, grad_w, _ = torch.ops.aten.convolution_backward(
-                    torch.from_numpy(grad_out), torch.from_numpy(x), torch.from_numpy(weight),
-                    None, list(ONE), list(padding), list(ONE), False, [0, 0], 1,
-                    [True, True, False])
-            return grad_x.numpy(), grad_w.numpy()
-        return run
-    kernels = load_backend(backend)
+    backward_input = backend_kernel(backend, "conv2d_backward_input")
+    backward_weight = backend_kernel(backend, "conv2d_backward_weight")
 
     def run(grad_out, x, weight, padding):
-        grad_x = kernels.conv2d_backward_input(grad_out, weight, x.shape[2:], ONE, padding, ONE)
-        grad_w = kernels.conv2d_backward_weight(grad_out, x, weight.shape[2:], ONE, padding, ONE)
+        grad_x = backward_input(grad_out, weight, x.shape[2:], ONE, padding, ONE)
+        grad_w = backward_weight(grad_out, x, weight.shape[2:], ONE, padding, ONE)
         return grad_x, grad_w
     return run
 
@@ -93,28 +72,19 @@ def _reference(x, weight, grad_out, padding):
             reference.conv2d_backward_weight(g64, x64, weight.shape[2:], ONE, padding, ONE))
 
 
-def _gflops(benchmark, flops: int) -> None:
-    benchmark.extra_info["flops"] = flops
-    stats = getattr(benchmark, "stats", None)
-    if stats is not None:  # None under --benchmark-disable
-        benchmark.extra_info["gflops"] = round(flops / stats.stats.min / 1e9, 2)
-
-
 @pytest.mark.parametrize("backend,name", _cases())
-def test_conv2d_forward(benchmark, backend: str, name: str) -> None:
+def test_conv2d_forward(benchmark, record, backend: str, name: str) -> None:
     x, weight, grad_out, padding, flops = _inputs(name)
     benchmark.group = f"conv2d forward {name}"
     y = benchmark(_forward(backend), x, weight, padding)
-    assert_close(y, _reference(x, weight, grad_out, padding)[0])
-    _gflops(benchmark, flops)
+    record(benchmark, y, _reference(x, weight, grad_out, padding)[0], flops)
 
 
 @pytest.mark.parametrize("backend,name", _cases())
-def test_conv2d_backward(benchmark, backend: str, name: str) -> None:
+def test_conv2d_backward(benchmark, record, backend: str, name: str) -> None:
     x, weight, grad_out, padding, flops = _inputs(name)
     benchmark.group = f"conv2d backward (input + weight) {name}"
     grad_x, grad_w = benchmark(_backward(backend), grad_out, x, weight, padding)
     _, want_x, want_w = _reference(x, weight, grad_out, padding)
     assert_close(grad_x, want_x)
-    assert_close(grad_w, want_w)
-    _gflops(benchmark, 2 * flops)  # two GEMMs of the forward's size
+    record(benchmark, grad_w, want_w, 2 * flops)  # two GEMMs of the forward's size

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import BENCH_BACKENDS, backend_kernel, matmul_flops
+from conftest import BENCH_BACKENDS, backend_kernel
+
+from tinytorch.backends.linalg.interface import bmm_flops, matmul_flops
 
 #: (M, K, N): square sizes from L1-sized to L3-sized, then the two matmuls of
 #: an MNIST MLP (784 -> 256 -> 10) on a batch of 128
@@ -57,4 +59,4 @@ def test_bmm(benchmark, record, backend: str, shape: tuple[int, int, int, int]) 
     benchmark.group = f"bmm {B}x{M}x{K}x{N}"
     result = benchmark(backend_kernel(backend, "bmm"), a, b)
     record(benchmark, result, a.astype(np.float64) @ b.astype(np.float64),
-           B * matmul_flops(M, K, N))
+           bmm_flops(B, M, K, N))

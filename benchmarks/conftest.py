@@ -11,20 +11,26 @@ What a suite gets from here:
 * ``bench_*.py`` files are collected when pytest is pointed at this directory
   (the project's ``testpaths`` keeps them out of a plain ``pytest`` run).
 * ``BENCH_BACKENDS`` / :func:`backend_kernel`: every available TinyTorch backend
-  plus ``torch`` when installed, as a callable for a kernel name.
+  plus ``torch`` when installed, as a callable for a kernel name (torch's come
+  from each kernel family's ``cases.torch_kernels()``).
 * the ``record`` fixture: checks a result against a float64 reference and
   stores FLOPs and GFLOP/s in ``benchmark.extra_info`` (saved with
   ``--benchmark-autosave``, shown by ``--benchmark-compare``).
 * a pause before every benchmark, so worker threads of the previous library
   stop spinning (OpenBLAS spins about 0.1 s after each call) and do not steal
   a core from the next one.
-* the machine info of a saved run names the native build (SIMD, threads) and
-  NumPy's BLAS.
+* the machine info of a saved run names the CPU, its caches, the native build
+  (SIMD, threads, sgemm blocking), the measured FMA peak, NumPy's BLAS and torch
+  (``tinytorch.utils.machine.describe``); the GFLOP/s summary prints each row's
+  share of that peak (all cores), next to OpenBLAS's and torch's.
+* FLOP counts come from the kernel families (``backends/<family>/interface.py``)
+  and tolerances from ``tinytorch.testing``: this file keeps no copy of either.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
 from collections.abc import Callable
 
@@ -32,6 +38,8 @@ import numpy as np
 import pytest
 
 from tinytorch.backends import available_backends, load_backend
+from tinytorch.backends.conformance import torch_kernels
+from tinytorch.testing import FLOAT32_TOL, assert_close
 
 #: TinyTorch backends that load here, then torch when it is installed
 BENCH_BACKENDS: list[str] = available_backends() + (
@@ -51,47 +59,16 @@ def pytest_collect_file(parent: pytest.Collector, file_path):
 
 
 def pytest_benchmark_update_machine_info(config, machine_info: dict) -> None:
-    from tinytorch.cli.doctor import numpy_blas
+    from tinytorch.utils.machine import describe
 
-    machine_info["numpy_blas"] = numpy_blas()
-    if "native" in BENCH_BACKENDS:
-        machine_info["tinytorch_native"] = load_backend("native").build_info()
-    if "torch" in BENCH_BACKENDS:
-        import torch
-
-        machine_info["torch"] = f"{torch.__version__}, {torch.get_num_threads()} threads"
-
-
-def _torch_kernel(kernel: str) -> Callable:
-    import torch
-
-    ops = {"matmul": torch.matmul, "bmm": torch.bmm}
-    op = ops[kernel]
-
-    def run(*arrays: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return op(*(torch.from_numpy(a) for a in arrays)).numpy()
-
-    return run
+    machine_info["tinytorch"] = describe(peak=True)
 
 
 def backend_kernel(backend: str, kernel: str) -> Callable:
     """The function computing ``kernel`` on ``backend`` (a TinyTorch backend or "torch")."""
     if backend == "torch":
-        return _torch_kernel(kernel)
+        return torch_kernels()[kernel]
     return getattr(load_backend(backend), kernel)
-
-
-def matmul_flops(M: int, K: int, N: int) -> int:
-    """One multiply and one add per (i, j, k): 2 M K N."""
-    return 2 * M * K * N
-
-
-def assert_close(result: np.ndarray, expected: np.ndarray, tol: float = 1e-4) -> None:
-    """float32 result vs float64 reference, tolerance relative to the largest |expected|."""
-    assert result.shape == expected.shape, f"shape {result.shape} != {expected.shape}"
-    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
-    np.testing.assert_allclose(result, expected, rtol=tol, atol=tol * scale)
 
 
 @pytest.hookimpl(trylast=True)
@@ -102,7 +79,12 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
                 if "gflops" in b.extra_info]
     if not measured:
         return
+    from tinytorch.utils.machine import describe, peak_fraction
+
     terminalreporter.section("GFLOP/s (from the fastest round)")
+    for key, value in describe(peak=True).items():
+        terminalreporter.write_line(f"{key}: {value}")
+    cores = os.cpu_count() or 1
     for group in sorted({b.group or "" for b in measured}):
         rows = sorted((b for b in measured if (b.group or "") == group),
                       key=lambda b: -b.extra_info["gflops"])
@@ -110,7 +92,9 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
         terminalreporter.write_line(group)
         for b in rows:
             gflops = b.extra_info["gflops"]
-            terminalreporter.write_line(f"    {b.name:<44} {gflops:>9.2f}   {gflops / best:6.2f}x")
+            share = peak_fraction(gflops, cores)
+            peak = "" if share is None else f"   {100 * share:4.0f}% of the {cores}-core FMA peak"
+            terminalreporter.write_line(f"    {b.name:<44} {gflops:>9.2f}   {gflops / best:6.2f}x{peak}")
 
 
 @pytest.fixture(autouse=True)
@@ -120,13 +104,13 @@ def _settle_threads():
 
 @pytest.fixture
 def record() -> Callable:
-    """``record(benchmark, result, expected, flops, tol=1e-4)``: check, then store GFLOP/s.
+    """``record(benchmark, result, expected, flops, tol)``: check, then store GFLOP/s.
 
     GFLOP/s uses the fastest round (the least disturbed by the rest of the machine).
     """
 
     def _record(benchmark, result: np.ndarray, expected: np.ndarray, flops: int,
-                tol: float = 1e-4) -> None:
+                tol: float = FLOAT32_TOL) -> None:
         assert_close(np.asarray(result), expected, tol)
         benchmark.extra_info["flops"] = flops
         stats = getattr(benchmark, "stats", None)

@@ -5,7 +5,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cmath>
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +42,16 @@ inline void require_dtype(const py::array& a, const char* name, char kind, py::s
         throw py::type_error(std::string(name) + " must have dtype " + want +
                              " in native byte order, got " + dtype_str(a) +
                              " (use a.astype(numpy." + want + "))");
+    }    // A view into a byte buffer at an odd offset holds float32 values at
+    // addresses that are not multiples of 4: loading them is undefined behaviour
+    // in C++ (and the vector loads assume it), so demand aligned data.
+    bool aligned = a.size() == 0 || reinterpret_cast<std::uintptr_t>(a.data()) % itemsize == 0;
+    for (py::ssize_t d = 0; d < a.ndim(); ++d)
+        aligned = aligned && (a.shape(d) <= 1 || a.strides(d) % itemsize == 0);
+    if (!aligned) {
+        throw py::value_error(std::string(name) + " is not aligned to " +
+                              std::to_string(itemsize) + " bytes (a view at an odd offset into "
+                              "a buffer); pass an aligned copy: numpy.array(" + name + ")");
     }
 }
 
@@ -82,9 +95,62 @@ inline MatrixLayout matrix_layout(const py::array& a, const char* name) {
                           " must have contiguous rows or columns (use numpy.ascontiguousarray)");
 }
 
+// ---- helpers of the newer families (norm, attention) ------------------------
+
+inline const float* float_data(const py::array& a) { return static_cast<const float*>(a.data()); }
+
+// float32, native byte order, `ndim` dimensions, C-contiguous: what every raw-pointer
+// kernel of the norm and attention families reads.
+inline void require_float32_c(const py::array& a, const char* name, py::ssize_t ndim) {
+    require_float32(a, name);
+    require_ndim(a, name, ndim);
+    require_c_contiguous(a, name);
+}
+
+// None -> nullptr-style empty optional; a NumPy array -> itself; anything else -> TypeError.
+inline std::optional<py::array> optional_array(const py::object& obj, const char* name) {
+    if (obj.is_none()) return std::nullopt;
+    if (!py::isinstance<py::array>(obj)) {
+        throw py::type_error(std::string(name) + " must be a numpy array or None, got " +
+                             py::str(py::type::of(obj)).cast<std::string>());
+    }
+    return obj.cast<py::array>();
+}
+
+inline std::string dims_str(std::initializer_list<int64_t> dims) {
+    std::string s = "(";
+    for (const int64_t d : dims) s += (s.size() > 1 ? ", " : "") + std::to_string(d);
+    return s + (dims.size() == 1 ? ",)" : ")");
+}
+
+// The product of `dims` (the size of an output or scratch array), or a ValueError
+// when it does not fit in int64: zero-size inputs can describe huge outputs.
+inline int64_t checked_product(std::initializer_list<int64_t> dims, const std::string& what) {
+    int64_t p = 1;
+    for (const int64_t d : dims) {
+        if (__builtin_mul_overflow(p, d, &p)) {
+            throw py::value_error(what + ": an array of shape " + dims_str(dims) +
+                                  " overflows int64");
+        }
+    }
+    return p;
+}
+
+inline void require_finite(double x, const std::string& what, const char* name) {
+    if (!std::isfinite(x)) {
+        throw py::value_error(what + ": " + name + " must be finite, got " + std::to_string(x));
+    }
+}
+
 void bind_build_info(py::module_& m);
+void bind_gemm_info(py::module_& m);
 void bind_matmul(py::module_& m);
 void bind_softmax(py::module_& m);
 void bind_conv(py::module_& m);
+void bind_norm(py::module_& m);
+void bind_attention(py::module_& m);
+void bind_activation(py::module_& m);
+void bind_sparse(py::module_& m);
+void bind_quant(py::module_& m);
 
 }  // namespace tinytorch::bind

@@ -7,6 +7,7 @@
 // same wording (backends/_conv_shapes.py); these checks guard direct calls.
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <array>
 
 #include "bind_common.h"
@@ -40,8 +41,10 @@ static Conv2dShape geometry(int64_t N, int64_t C, int64_t H, int64_t W, int64_t 
         throw py::value_error(what + ": padding must be >= 0, got " + pair_str(padding));
     if (std::min(dilation[0], dilation[1]) < 1)
         throw py::value_error(what + ": dilation must be >= 1, got " + pair_str(dilation));
-    if (std::min(H, W) < 0)
-        throw py::value_error(what + ": input size must be >= 0, got " + pair_str({H, W}));
+    // PyTorch rejects an empty plane even when the padding alone would give an output.
+    if (std::min(H, W) < 1)
+        throw py::value_error(what + ": input height and width must be >= 1, got " +
+                              pair_str({H, W}));
     // The padded input and the dilated kernel extent bound every index the
     // kernels compute; if either overflows int64 the index arithmetic wraps.
     int64_t padded_h, padded_w, extent_h, extent_w;
@@ -96,6 +99,10 @@ static py::array_t<float> conv2d(const py::array& x, const py::array& weight, Pa
     if (y.size() == 0) return y;
     const float *px = fdata(x), *pw = fdata(weight);
     float* py_ = y.mutable_data();
+    if (s.C == 0) {  // a sum over zero channels: the GEMM (K = 0) would not write y
+        std::fill(py_, py_ + y.size(), 0.0f);
+        return y;
+    }
     {
         py::gil_scoped_release release;
         conv2d_forward(px, pw, py_, s);
@@ -123,6 +130,10 @@ static py::array_t<float> conv2d_backward_input(const py::array& grad_out,
     if (grad_x.size() == 0) return grad_x;
     const float *pg = fdata(grad_out), *pw = fdata(weight);
     float* px = grad_x.mutable_data();
+    if (s.F == 0) {  // no filters, no gradient: the GEMM (K = 0) would not write grad_x
+        std::fill(px, px + grad_x.size(), 0.0f);
+        return grad_x;
+    }
     {
         py::gil_scoped_release release;
         tinytorch::conv2d_backward_input(pg, pw, px, s);
@@ -216,7 +227,8 @@ static py::array_t<float> max_pool2d_backward(const py::array& grad_out,
     // The kernel scatters to gx[index]: an index outside the plane would
     // write outside the output array, so every one is checked first.
     const int64_t* pi = static_cast<const int64_t*>(indices.data());
-    const int64_t plane = s.H * s.W;
+    // checked: a wrapped (negative) plane size would let bad indices through
+    const int64_t plane = checked_product({s.H, s.W}, what + ": input plane");
     for (py::ssize_t i = 0; i < indices.size(); ++i) {
         if (pi[i] < 0 || pi[i] >= plane) {
             throw py::value_error(what + ": indices must lie in [0, " + std::to_string(plane) +

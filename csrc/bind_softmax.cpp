@@ -3,7 +3,9 @@
 
 namespace tinytorch::bind {
 
-static py::array_t<float> softmax(const py::array& x) {
+using row_kernel = void (*)(const float*, float*, int64_t, int64_t);
+
+static py::array_t<float> rowwise(const py::array& x, row_kernel kernel) {
     require_float32(x, "x");
     require_ndim(x, "x", 2);
     require_c_contiguous(x, "x");
@@ -14,14 +16,16 @@ static py::array_t<float> softmax(const py::array& x) {
     float* py_ = y.mutable_data();
     {
         py::gil_scoped_release release;
-        softmax_rows(px, py_, rows, cols);
+        kernel(px, py_, rows, cols);
     }
     return y;
 }
 
 void bind_softmax(py::module_& m) {
-    m.def("softmax", &softmax, py::arg("x"),
+    m.def("softmax", [](const py::array& x) { return rowwise(x, softmax_rows); }, py::arg("x"),
           "Softmax over the last axis of a C-contiguous 2-D float32 array.");
+    m.def("log_softmax", [](const py::array& x) { return rowwise(x, log_softmax_rows); },
+          py::arg("x"), "Log-softmax over the last axis of a C-contiguous 2-D float32 array.");
 }
 
 }  // namespace tinytorch::bind

@@ -1,5 +1,7 @@
 // What this extension was compiled with, so `tinytorch doctor` and the
 // benchmarks can report it.
+#include <algorithm>
+
 #include "kernels.h"
 
 #ifdef _OPENMP
@@ -8,6 +10,9 @@
 
 #ifndef TINYTORCH_COMPILER
 #define TINYTORCH_COMPILER "unknown"
+#endif
+#ifndef TINYTORCH_SANITIZE_FLAG
+#define TINYTORCH_SANITIZE_FLAG 0
 #endif
 #ifndef TINYTORCH_NATIVE_ARCH_FLAG
 #define TINYTORCH_NATIVE_ARCH_FLAG 0
@@ -31,6 +36,7 @@ BuildInfo build_info() {
     info.vnni = false;
 #endif
     info.native_arch = TINYTORCH_NATIVE_ARCH_FLAG != 0;
+    info.sanitize = TINYTORCH_SANITIZE_FLAG != 0;
 #ifdef _OPENMP
     info.openmp = true;
     info.max_threads = omp_get_max_threads();
@@ -41,9 +47,27 @@ BuildInfo build_info() {
     return info;
 }
 
+int cpu_count() {
+#ifdef _OPENMP
+    return std::max(1, omp_get_num_procs());
+#else
+    return 1;
+#endif
+}
+
+// Never more threads than CPUs: oversubscribing only measures the scheduler, and
+// OMP_NUM_THREADS=100000 would start that many threads (each with its own stack)
+// in the first parallel region. Called once when the module loads, so the plain
+// `omp parallel` loops (softmax, pooling) follow the cap as well.
+void cap_num_threads() {
+#ifdef _OPENMP
+    if (omp_get_max_threads() > cpu_count()) omp_set_num_threads(cpu_count());
+#endif
+}
+
 void set_num_threads(int n) {
 #ifdef _OPENMP
-    if (n > 0) omp_set_num_threads(n);
+    if (n > 0) omp_set_num_threads(std::min(n, cpu_count()));
 #else
     (void)n;
 #endif
@@ -51,7 +75,7 @@ void set_num_threads(int n) {
 
 int get_num_threads() {
 #ifdef _OPENMP
-    return omp_get_max_threads();
+    return std::clamp(omp_get_max_threads(), 1, cpu_count());
 #else
     return 1;
 #endif

@@ -15,7 +15,7 @@
 //
 //  * Cache-sized pieces. A whole image's cols matrix is KH*KW times the
 //    image (a 64-channel 32x32 image with a 3x3 kernel: 2.3 MB, more than
-//    L2; a 224x224 one: 115 MB). We build it in pieces of at most COLS_BYTES
+//    L2; a 224x224 one: 115 MB). We build it in pieces of at most cols_bytes()
 //    so the GEMM reads the piece back from L2 right after im2col wrote it,
 //    and the per-thread buffer stays small however large the image is.
 //    (Measured on the 32x32 layer: the same speed as whole-image cols, since
@@ -37,13 +37,38 @@
 #endif
 
 #include "kernels.h"
+#include "simd.h"
 
 namespace tinytorch {
 namespace {
 
-// Half of the 1 MiB per-core L2: the cols piece plus the GEMM's packed
-// panels (its B panel is a copy of this piece) should both stay in L2.
-constexpr int64_t COLS_BYTES = 512 * 1024;
+// Segments are short (one output row: OW = 32 floats on a CIFAR-sized layer),
+// so the per-segment cost decides im2col's speed: a memcpy/memset call per
+// segment cost ~5 instructions per float copied (callgrind, 32x32 layer).
+// These inline loops move whole vectors and finish with scalars.
+inline void copy_floats(float* d, const float* s, int64_t n) {
+    int64_t i = 0;
+    for (; i + simd::VL <= n; i += simd::VL) simd::vstoreu(d + i, simd::vloadu(s + i));
+    for (; i < n; ++i) d[i] = s[i];
+}
+inline void zero_floats(float* d, int64_t n) {
+    int64_t i = 0;
+    for (; i + simd::VL <= n; i += simd::VL) simd::vstoreu(d + i, simd::vzero());
+    for (; i < n; ++i) d[i] = 0.0f;
+}
+inline void add_floats(float* d, const float* s, int64_t n) {
+    int64_t i = 0;
+    for (; i + simd::VL <= n; i += simd::VL)
+        simd::vstoreu(d + i, simd::vadd(simd::vloadu(d + i), simd::vloadu(s + i)));
+    for (; i < n; ++i) d[i] += s[i];
+}
+
+// Bytes of one cols piece: half of this CPU's per-core L2 (gemm_blocking.cpp
+// reads the cache sizes), so the piece and the GEMM's packed copy of it (its
+// B panel) both stay in L2: 256 KiB on a 512 KiB-L2 Zen 3, 512 KiB with 1 MiB.
+int64_t cols_bytes() {
+    return std::clamp<int64_t>(gemm_blocking().l2 / 2, 64 * 1024, 4 * 1024 * 1024);
+}
 // Below this many multiply-adds a call runs on one thread: waking the
 // OpenMP team costs a few microseconds.
 constexpr int64_t MIN_PARALLEL_WORK = int64_t{1} << 18;
@@ -97,18 +122,18 @@ void im2col(const float* x, const Conv2dShape& s, int64_t c0, int64_t c1, int64_
                          int64_t lo, int64_t hi, int64_t off_w) {
         float* d = cols + dst - ow0;  // d[ow] for ow in [ow0, ow1)
         if (!inside) {
-            std::fill(d + ow0, d + ow1, 0.0f);
+            zero_floats(d + ow0, ow1 - ow0);
             return;
         }
         const int64_t a = std::clamp(lo, ow0, ow1), b = std::clamp(hi, a, ow1);
-        std::fill(d + ow0, d + a, 0.0f);
+        for (int64_t ow = ow0; ow < a; ++ow) d[ow] = 0.0f;  // the left padding: 0..pad taps
         const float* row = x + src + off_w;  // row[ow*sw] = x[c, ih, ow*sw + off_w]
         if (sw == 1) {
-            std::memcpy(d + a, row + a, static_cast<size_t>(b - a) * sizeof(float));
+            copy_floats(d + a, row + a, b - a);
         } else {
             for (int64_t ow = a; ow < b; ++ow) d[ow] = row[ow * sw];
         }
-        std::fill(d + b, d + ow1, 0.0f);
+        for (int64_t ow = b; ow < ow1; ++ow) d[ow] = 0.0f;
     });
 }
 
@@ -122,7 +147,11 @@ void col2im(const float* cols, const Conv2dShape& s, int64_t c0, int64_t c1, int
         const float* g = cols + src - ow0;
         const int64_t a = std::clamp(lo, ow0, ow1), b = std::clamp(hi, a, ow1);
         float* row = x + dst + off_w;
-        for (int64_t ow = a; ow < b; ++ow) row[ow * sw] += g[ow];
+        if (sw == 1) {  // unit stride: whole vectors
+            add_floats(row + a, g + a, b - a);
+        } else {
+            for (int64_t ow = a; ow < b; ++ow) row[ow * sw] += g[ow];
+        }
     });
 }
 
@@ -150,10 +179,10 @@ int thread_id() {
 #endif
 }
 
-// Output pixels per cols piece: COLS_BYTES of rows x columns, a multiple of
+// Output pixels per cols piece: cols_bytes() of rows x columns, a multiple of
 // 16 (one AVX-512 vector) so the GEMM's column blocks are never ragged.
 int64_t pixel_chunk(int64_t rows, int64_t P) {
-    const int64_t fit = COLS_BYTES / (4 * std::max<int64_t>(rows, 1));
+    const int64_t fit = cols_bytes() / (4 * std::max<int64_t>(rows, 1));
     return std::clamp<int64_t>(fit / 16 * 16, 16, std::max<int64_t>(P, 16));
 }
 
@@ -179,8 +208,8 @@ void conv2d_forward(const float* x, const float* weight, float* y, const Conv2dS
 void conv2d_backward_input(const float* grad_out, const float* weight, float* grad_x,
                            const Conv2dShape& s) {
     const int64_t KK = s.KH * s.KW, K = s.C * KK, P = s.OH * s.OW;
-    // Channels per piece: their KK rows of cols, times P pixels, fit COLS_BYTES.
-    const int64_t per = std::clamp<int64_t>(COLS_BYTES / (4 * KK * P), 1, std::max<int64_t>(s.C, 1));
+    // Channels per piece: their KK rows of cols, times P pixels, fit cols_bytes().
+    const int64_t per = std::clamp<int64_t>(cols_bytes() / (4 * KK * P), 1, std::max<int64_t>(s.C, 1));
     const int64_t groups = ceil_div(s.C, per), items = s.N * groups;
     const int threads = team_size(s.N * s.F * P * K, items);
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)

@@ -15,12 +15,14 @@ namespace tinytorch {
 // of B (stride N floats): every B element read touches a new cache line,
 // and the running sum is one long dependency chain, so nothing vectorises.
 void matmul_naive(int64_t M, int64_t N, int64_t K, const float* A, const float* B, float* C) {
+    // BEGIN SOLUTION 15
     for (int64_t i = 0; i < M; ++i)
         for (int64_t j = 0; j < N; ++j) {
             float sum = 0.0f;
             for (int64_t k = 0; k < K; ++k) sum += A[i * K + k] * B[k * N + j];
             C[i * N + j] = sum;
         }
+    // END SOLUTION
 }
 
 // Step 2, i-k-j: same arithmetic, loops swapped. The inner loop now streams a
@@ -29,12 +31,14 @@ void matmul_naive(int64_t M, int64_t N, int64_t K, const float* A, const float* 
 // the whole of B are re-read from memory for every i.
 void matmul_reordered(int64_t M, int64_t N, int64_t K, const float* A, const float* B,
                       float* C) {
+    // BEGIN SOLUTION 15
     std::fill(C, C + M * N, 0.0f);
     for (int64_t i = 0; i < M; ++i)
         for (int64_t k = 0; k < K; ++k) {
             const float a_ik = A[i * K + k];
             for (int64_t j = 0; j < N; ++j) C[i * N + j] += a_ik * B[k * N + j];
         }
+    // END SOLUTION
 }
 
 // Step 3, blocking, still plain C++ (the compiler vectorises the j loops):
@@ -50,6 +54,7 @@ void matmul_reordered(int64_t M, int64_t N, int64_t K, const float* A, const flo
 // (4 KiB) the rows of a B tile fall into the same few L1 sets and evict
 // each other, and edge tiles fall back to a slow loop.
 void matmul_blocked(int64_t M, int64_t N, int64_t K, const float* A, const float* B, float* C) {
+    // BEGIN SOLUTION 15
     constexpr int64_t RM = 8, RN = 32, KB = 256;
     for (int64_t k0 = 0; k0 < K; k0 += KB) {
         const int64_t k1 = std::min(K, k0 + KB);
@@ -75,6 +80,7 @@ void matmul_blocked(int64_t M, int64_t N, int64_t K, const float* A, const float
                     }
             }
     }
+    // END SOLUTION
 }
 
 }  // namespace tinytorch

@@ -60,7 +60,7 @@ static void max_pool2x2(const float* x, float* y, int64_t* indices, const Conv2d
                 float best = taps[0];
                 int64_t where = 0;
                 for (int t = 1; t < 4; ++t) {
-                    const bool take = (taps[t] > best) | ((taps[t] != taps[t]) & (best == best));
+                    const bool take = (taps[t] > best) | (taps[t] != taps[t]);
                     best = take ? taps[t] : best;
                     where = take ? t : where;
                 }
@@ -92,9 +92,9 @@ void max_pool2d_forward(const float* x, float* y, int64_t* indices, const Conv2d
                     const float* row = in + ih * s.W;
                     for (int64_t iw = w.w0; iw < w.w1; ++iw) {
                         const float v = row[iw];
-                        // '>' keeps the first of equal maxima; the first NaN wins and stays
-                        // (nothing compares greater than NaN), like PyTorch
-                        const bool take = (v > best) | ((v != v) & (best == best));
+                        // '>' keeps the first of equal maxima; every NaN takes over, so
+                        // the last NaN of the window is reported, like PyTorch
+                        const bool take = (v > best) | (v != v);
                         if (take) {
                             best = v;
                             where = ih * s.W + iw;

@@ -42,6 +42,14 @@ def backend_params():
         for name in BACKEND_NAMES]
 
 
+def conformance_params(module: int):
+    """pytest params (kernel, case) for the conformance cases of the kernels Module
+    ``module`` writes (see tinytorch.backends.conformance); run them with check_case."""
+    from tinytorch.backends.conformance import module_cases
+    return [pytest.param(kernel, case, id=f"{family}.{kernel}-{case.id}")
+            for family, kernel, case in module_cases(module, module)]
+
+
 @pytest.fixture(params=backend_params())
 def backend(request):
     """Run the test once per backend, with that backend current."""

@@ -382,7 +382,7 @@ def test_raw_native_functions_reject_int64_overflow_and_byte_swapped_arrays():
 def test_max_pool_2x2_fast_path_matches_loop_with_ties_and_nan():
     """The native 2x2/stride-2 special case must pick the same index as the general rule."""
     native = pytest.importorskip("tinytorch._native")
-    from tinytorch.backends import loop
+    from tinytorch.backends.spatial import loop
 
     rng = np.random.default_rng(5)
     x = rng.integers(0, 3, size=(2, 3, 6, 8)).astype(np.float32)  # many ties

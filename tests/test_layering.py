@@ -8,28 +8,20 @@ which the packages of later modules cannot be imported.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tinytorch.course.curriculum import load
+
 TESTS = Path(__file__).parent
 
-#: package -> the module that introduces it
-INTRODUCED_IN = {
-    "tinytorch.nn": 3,
-    "tinytorch.optim": 7,
-    "tinytorch.training": 9,
-    "tinytorch.data": 10,
-    "tinytorch.text": 11,
-    "tinytorch.models": 14,
-    "tinytorch.kv_cache": 16,
-    "tinytorch.quant": 17,
-    "tinytorch.compress": 18,
-    "tinytorch.profiler": 19,
-}
+#: package -> the module that introduces it (curriculum.toml's `introduces`, planned
+#: modules included so their packages are blocked from the start)
+INTRODUCED_IN = {package: m.number for m in load().table() for package in m.introduces}
+
 
 BLOCKER = """
 import sys
@@ -47,11 +39,8 @@ sys.exit(pytest.main({args!r}))
 
 
 def module_test_files() -> list[tuple[int, Path]]:
-    found = []
-    for path in sorted(TESTS.glob("test_[0-9][0-9]_*.py")):
-        number = int(re.match(r"test_(\d\d)_", path.name).group(1))
-        found.append((number, path))
-    return found
+    """(module, test file) for every test file curriculum.toml lists."""
+    return [(m.number, TESTS.parent / test) for m in load().modules for test in m.tests]
 
 
 @pytest.mark.slow

@@ -1,17 +1,10 @@
 """Module 04 systems questions, measured: parameters, memory and time of an MLP."""
 
-import timeit
 
 import tinytorch as tt
 from tinytorch import nn
 from tinytorch.autograd import graph_nodes, saved_bytes
-
-
-def seconds(fn, repeat=25):
-    """Best of 5 runs of ``repeat`` calls: the least disturbed by other processes."""
-    fn()
-    return min(timeit.repeat(fn, number=repeat, repeat=5)) / repeat
-
+from tinytorch.utils.benchmark import benchmark
 
 tt.manual_seed(0)
 model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
@@ -28,8 +21,8 @@ for batch in (1, 128, 1024):
     out = model(x)
     saved = saved_bytes(out.sum())
     with tt.no_grad():
-        t_infer = seconds(lambda x=x: model(x))
-    t_train = seconds(lambda x=x: model(x))
+        t_infer = benchmark(lambda x=x: model(x)).median
+    t_train = benchmark(lambda x=x: model(x)).median
     print(f"batch {batch:>4}: graph keeps {saved:>10,} bytes in {len(graph_nodes(out))} nodes "
           f"({saved / nbytes:.2f}x the parameters); forward {t_train * 1e3:.3f} ms with graph, "
           f"{t_infer * 1e3:.3f} ms under no_grad")
@@ -38,8 +31,8 @@ x = tt.randn(128, 784)
 for name in tt.available_backends():
     with tt.use_backend(name):
         if name == "loop":
-            t = seconds(lambda: nn.Linear(16, 8)(tt.randn(4, 16)), repeat=5)
+            t = benchmark(lambda: nn.Linear(16, 8)(tt.randn(4, 16))).median
             print(f"  {name:>6}: Linear(16, 8) on (4, 16): {t * 1e3:.2f} ms (pure Python loops)")
             continue
-        t = seconds(lambda: model(x))
+        t = benchmark(lambda: model(x)).median
     print(f"  {name:>6}: MLP forward, batch 128: {t * 1e3:.3f} ms")

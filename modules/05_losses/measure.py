@@ -1,19 +1,12 @@
 """Module 05 systems questions, measured: fused cross-entropy vs log_softmax + nll."""
 
-import timeit
 
 import numpy as np
 
 import tinytorch as tt
 from tinytorch.autograd import graph_nodes, saved_bytes
 from tinytorch.nn import functional as F
-
-
-def seconds(fn, repeat=75):
-    """Best of 5 runs of ``repeat`` calls: the least disturbed by other processes."""
-    fn()
-    return min(timeit.repeat(fn, number=repeat, repeat=5)) / repeat
-
+from tinytorch.utils.benchmark import benchmark
 
 tt.manual_seed(0)
 for N, C in [(128, 10), (128, 1000), (4096, 65)]:
@@ -31,8 +24,9 @@ for N, C in [(128, 10), (128, 1000), (4096, 65)]:
         F.nll_loss(F.log_softmax(x, dim=1), y).backward()
 
     a, b = F.cross_entropy(x, y), F.nll_loss(F.log_softmax(x, dim=1), y)
-    t_f, t_c = seconds(fused), seconds(composed)
-    t_f, t_c = min(t_f, seconds(fused)), min(t_c, seconds(composed))  # interleaved: fairer
+    t_f, t_c = benchmark(fused).median, benchmark(composed).median
+    # interleaved: a second round of each, so neither always runs on a cooler machine
+    t_f, t_c = min(t_f, benchmark(fused).median), min(t_c, benchmark(composed).median)
     print(f"(N, C) = ({N}, {C}): forward+backward fused {t_f * 1e6:.0f} us vs "
           f"log_softmax+nll {t_c * 1e6:.0f} us ({t_c / t_f:.2f}x); graph nodes "
           f"{len(graph_nodes(a))} vs {len(graph_nodes(b))}, saved bytes "

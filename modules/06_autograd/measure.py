@@ -1,9 +1,9 @@
 """Module 06 systems questions, measured: graph memory and the cost of backward."""
 
-import time
 
 import tinytorch as tt
 from tinytorch.autograd import graph_nodes, saved_bytes
+from tinytorch.utils.benchmark import benchmark
 
 tt.manual_seed(0)
 x = tt.randn(128, 784)
@@ -15,12 +15,6 @@ def forward():
     return ((x @ w1).clamp(min=0) @ w2).exp().sum()
 
 
-def seconds(fn, repeat=50):
-    fn()
-    start = time.perf_counter()
-    for _ in range(repeat):
-        fn()
-    return (time.perf_counter() - start) / repeat
 
 
 loss = forward()
@@ -35,6 +29,6 @@ def forward_backward():
     forward().backward()
 
 
-t_f, t_fb = seconds(forward), seconds(forward_backward)
+t_f, t_fb = benchmark(forward).median, benchmark(forward_backward).median
 print(f"forward {t_f * 1e3:.2f} ms, forward+backward {t_fb * 1e3:.2f} ms: backward costs "
       f"{(t_fb - t_f) / t_f:.1f}x the forward (two matmuls per matmul)")

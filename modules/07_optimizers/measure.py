@@ -1,12 +1,12 @@
 """Module 07 systems questions, measured: optimizer state memory and the cost of one step."""
 
-import time
 import tracemalloc
 
 import numpy as np
 
 import tinytorch as tt
 from tinytorch.optim import SGD, Adam, AdamW, RMSprop
+from tinytorch.utils.benchmark import benchmark
 
 
 def mlp_shapes():
@@ -60,15 +60,6 @@ for model, shapes in [("MLP 784-256-10", mlp_shapes()), ("GPT-like", gpt_shapes(
               f"weights+grads+state {(8 * n + b) / 2**20:7.1f} MiB")
 
 
-def seconds(fn, repeat):
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    # the best of `repeat`: the machine is shared, and interference only ever adds time
-    return min(times)
 
 
 print("== time of one step, 1M float32 parameters (best of 30) ==")
@@ -78,7 +69,7 @@ for layout, shapes in [("one 1000x1000 tensor", [(1000, 1000)]),
     line = []
     for name, make in OPTIMIZERS.items():
         opt = make(params)
-        line.append(f"{name} {seconds(opt.step, 30) * 1e3:.2f} ms")
+        line.append(f"{name} {benchmark(opt.step).median * 1e3:.2f} ms")
     print(f"  {layout}: " + ", ".join(line))
 
 print("== peak temporary memory of one step (tracemalloc), one 1000x1000 tensor ==")
@@ -105,5 +96,5 @@ if torch is not None:
                        ("Adam", lambda: torch.optim.Adam([w])),
                        ("Adam fused", lambda: torch.optim.Adam([w], fused=True))]:
         opt = make()
-        line.append(f"{name} {seconds(opt.step, 30) * 1e3:.2f} ms")
+        line.append(f"{name} {benchmark(opt.step).median * 1e3:.2f} ms")
     print("== PyTorch reference, one 1000x1000 tensor, 1 thread: " + ", ".join(line))

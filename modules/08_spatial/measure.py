@@ -4,21 +4,15 @@ Run with ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python modules/08_spatia
 (so NumPy's OpenBLAS picks its own kernels for this CPU).
 """
 
-import timeit
 
 import numpy as np
 
 import tinytorch as tt
 from tinytorch import nn
-from tinytorch.backends import _conv_shapes, load_backend, numpy_backend
-from tinytorch.nn.functional.spatial import conv2d_flops
-
-
-def seconds(fn, repeat=3):
-    """Best of 5 runs of ``repeat`` calls: the least disturbed by other processes."""
-    fn()
-    return min(timeit.repeat(fn, number=repeat, repeat=5)) / repeat
-
+from tinytorch.backends import load_backend
+from tinytorch.backends.spatial import numpy_backend, shapes
+from tinytorch.backends.spatial.interface import conv2d_flops
+from tinytorch.utils.benchmark import benchmark
 
 # (name, x shape (N, C, H, W), weight shape (F, C, KH, KW), padding)
 LAYERS = [
@@ -29,10 +23,9 @@ LAYERS = [
 
 print("== FLOPs = 2 * N*F*OH*OW * C*KH*KW; im2col buffer = N * C*KH*KW * OH*OW floats ==")
 for name, x_shape, w_shape, padding in LAYERS:
-    flops = conv2d_flops(x_shape, w_shape, 1, padding)
-    N, C, H, W = x_shape
-    F, _, KH, KW = w_shape
-    OH, OW = H + 2 * padding - KH + 1, W + 2 * padding - KW + 1
+    g = shapes.conv2d_geometry(x_shape, w_shape, 1, padding, 1)
+    flops = conv2d_flops(g)
+    N, C, H, W, KH, KW, OH, OW = g.N, g.C, g.H, g.W, g.KH, g.KW, g.OH, g.OW
     input_bytes = N * C * H * W * 4
     cols_bytes = N * C * KH * KW * OH * OW * 4
     print(f"{name}: {flops:,} FLOPs forward ({flops / N:,.0f} per image); input "
@@ -53,18 +46,16 @@ for name, x_shape, w_shape, padding, names in SHAPES:
         if backend_name not in tt.available_backends():
             continue
         kernels = load_backend(backend_name)
-        t = seconds(lambda kernels=kernels, x=x, w=w, p=padding:
-                    kernels.conv2d(x, w, (1, 1), (p, p), (1, 1)),
-                    repeat=1 if backend_name == "loop" else 3)
+        t = benchmark(kernels.conv2d, x, w, (1, 1), (padding, padding), (1, 1)).median
         print(f"  {name}: {backend_name:>6} {t * 1e3:9.3f} ms  {flops / t / 1e9:7.2f} GFLOP/s")
 
 print("\n== where the numpy forward's time goes, big shape ==")
 x = rng.standard_normal((32, 64, 32, 32)).astype(np.float32)
 w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
-g = _conv_shapes.check_conv2d(x, w, 1, 1, 1)
+g = shapes.check_conv2d(x, w, 1, 1, 1)
 cols = numpy_backend._im2col(x, g)
-t_im2col = seconds(lambda: numpy_backend._im2col(x, g))
-t_gemm = seconds(lambda: np.matmul(w.reshape(64, -1), cols))
+t_im2col = benchmark(numpy_backend._im2col, x, g).median
+t_gemm = benchmark(np.matmul, w.reshape(64, -1), cols).median
 print(f"  im2col (writes {cols.nbytes:,} B): {t_im2col * 1e3:.1f} ms = "
       f"{cols.nbytes / t_im2col / 1e9:.1f} GB/s written; GEMM (64x576 @ 576x1024, x32): "
       f"{t_gemm * 1e3:.1f} ms = {conv2d_flops(x.shape, w.shape, 1, 1) / t_gemm / 1e9:.0f} GFLOP/s")
@@ -82,11 +73,11 @@ for backend_name in ("numpy", "native"):
     kernels = load_backend(backend_name)
     w = conv.weight.data
     times = {
-        "forward": seconds(lambda k=kernels, w=w: k.conv2d(x.data, w, *geometry)),
-        "backward_input": seconds(lambda k=kernels, w=w: k.conv2d_backward_input(
-            grad_out, w, (32, 32), *geometry)),
-        "backward_weight": seconds(lambda k=kernels: k.conv2d_backward_weight(
-            grad_out, x.data, (3, 3), *geometry)),
+        "forward": benchmark(kernels.conv2d, x.data, w, *geometry).median,
+        "backward_input": benchmark(kernels.conv2d_backward_input, grad_out, w, (32, 32),
+                                    *geometry).median,
+        "backward_weight": benchmark(kernels.conv2d_backward_weight, grad_out, x.data, (3, 3),
+                                     *geometry).median,
     }
     with tt.use_backend(backend_name):
         def step():
@@ -94,7 +85,7 @@ for backend_name in ("numpy", "native"):
             conv(x).sum().backward()
         # x does not require grad (an input image), so autograd skips backward_input:
         # the step costs forward + backward_weight (+ the bias sum)
-        times["layer step"] = seconds(step)
+        times["layer step"] = benchmark(step).median
     print(f"  {backend_name:>6}: " + ", ".join(
         f"{name} {t * 1e3:.1f} ms" + (f" ({big_flops / t / 1e9:.0f} GFLOP/s)"
                                       if name != "layer step" else "")
@@ -128,7 +119,7 @@ print(f"  training mode: sample 0 normalised within a batch of 4 vs 32 differs b
       f"{np.abs(one - full).max():.4f}; eval mode: "
       f"{np.abs(bn(probe[:4]).data[:1] - bn(probe).data[:1]).max():.1e} (batch-independent)")
 bn.train()
-t_train = seconds(lambda: bn(probe), repeat=20)
+t_train = benchmark(bn, probe).median
 bn.eval()
-t_eval = seconds(lambda: bn(probe), repeat=20)
+t_eval = benchmark(bn, probe).median
 print(f"  time on (32, 16, 8, 8): train {t_train * 1e6:.0f} us, eval {t_eval * 1e6:.0f} us")

@@ -6,32 +6,20 @@ Needs Fashion-MNIST: ``apt-get install -y dataset-fashion-mnist``
 
 import gzip
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 from tinytorch.data import DataLoader, FashionMNIST, TensorDataset, default_collate
 from tinytorch.data import transforms as T
+from tinytorch.utils.benchmark import benchmark
 
 
-def best_seconds(fn, repeat=5):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def samples_per_second(loader, repeat=2):
-    rates = []
-    for _ in range(repeat):
-        start, seen = time.perf_counter(), 0
-        for x, _ in loader:
-            seen += x.shape[0]
-        rates.append(seen / (time.perf_counter() - start))
-    return max(rates)
+def samples_per_second(loader):
+    def one_epoch():
+        return sum(x.shape[0] for x, _ in loader)
+    run = benchmark(one_epoch, warmup=1, repeats=2)
+    return run.result / run.min
 
 
 def per_sample(samples):
@@ -42,15 +30,17 @@ def per_sample(samples):
 train = FashionMNIST(train=True)
 # The gunzip-vs-raw comparison needs the .gz files; it uses Debian's copy when present.
 files = {p.name: p for p in Path(FashionMNIST.system_dirs[0]).glob("train-*.gz")}
-print(f"load FashionMNIST(train) from .gz: {best_seconds(lambda: FashionMNIST(train=True)):.3f} s")
+load_gz = benchmark(lambda: FashionMNIST(train=True), repeats=3).median
+print(f"load FashionMNIST(train) from .gz: {load_gz:.3f} s")
 if files:
     images_gz = files["train-images-idx3-ubyte.gz"]
-    gunzip = best_seconds(lambda: gzip.decompress(images_gz.read_bytes()))
+    gunzip = benchmark(lambda: gzip.decompress(images_gz.read_bytes())).median
     print(f"  of which gunzip of the 26 MB image file: {gunzip:.3f} s")
     with tempfile.TemporaryDirectory() as raw:
         for name, path in files.items():
             (Path(raw) / name.removesuffix(".gz")).write_bytes(gzip.decompress(path.read_bytes()))
-        print(f"load from uncompressed IDX: {best_seconds(lambda: FashionMNIST(root=raw)):.3f} s")
+        load_raw = benchmark(lambda: FashionMNIST(root=raw), repeats=3).median
+        print(f"load from uncompressed IDX: {load_raw:.3f} s")
 
 megabytes = train.data.nbytes / 1e6
 print(f"memory: uint8 {megabytes:.1f} MB, as float32 {megabytes * 4:.1f} MB "

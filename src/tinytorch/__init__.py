@@ -1,9 +1,9 @@
 """TinyTorch: an educational deep-learning framework you build, then make fast.
 
-Read the package in course order: ``tensor`` (Module 02), ``nn`` (03-05, 08,
-12-14), ``autograd`` (06), ``optim`` (07), ``training`` (09), ``data`` (10),
-``text`` (11), ``backends`` (15), ``kv_cache`` (16), ``quant`` (17),
-``compress`` (18), ``profiler`` (19).
+Read the package in course order: ``utils.benchmark`` (the measuring toolkit,
+Module 01), ``tensor`` and ``ops`` (Module 02), ``nn`` (03-05, 08), ``autograd``
+(06), ``optim`` (07), ``training`` (09), ``data`` and ``models`` (10), ``text``
+(11), ``backends`` (the kernel families, used from 02 on and made fast in 15).
 """
 
 from __future__ import annotations
@@ -53,8 +53,9 @@ tune_malloc()  # reuse freed activation memory instead of page-faulting it back 
 
 # Subpackages load on first use (PEP 562): `import tinytorch` stays fast, and a
 # module's tests can check they need nothing from later modules.
-_SUBPACKAGES = ("autograd", "backends", "data", "milestones", "nn", "optim", "profiler",
-                "serialization", "training")
+_SUBPACKAGES = ("autograd", "backends", "compress", "data", "milestones", "models", "nn",
+                "optim", "profiler", "quant", "serialization", "testing", "text", "training",
+                "utils")
 
 
 def __getattr__(name: str):

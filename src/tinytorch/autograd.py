@@ -17,8 +17,8 @@ the graph is released unless ``retain_graph=True``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import ContextDecorator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,30 +31,53 @@ __all__ = ["Function", "backward", "enable_grad", "gradcheck", "graph_nodes", "i
 
 _state = threading.local()
 
+#: Module 19: the recording ``tinytorch.profiler.profile`` while one is active, else None.
+#: ``backward()`` reads it once per call, so with profiling off the engine pays one global
+#: lookup per backward pass and one ``is None`` test per node (``Function.apply`` pays
+#: nothing: the profiler wraps it only while recording).
+_profiler: Any = None
+
 
 def is_grad_enabled() -> bool:
     """True unless inside ``no_grad()``."""
     return getattr(_state, "enabled", True)
 
 
-@contextmanager
-def _grad_mode(enabled: bool) -> Iterator[None]:
-    previous = is_grad_enabled()
-    _state.enabled = enabled
-    try:
-        yield
-    finally:
-        _state.enabled = previous
+class _GradMode(ContextDecorator):
+    """``with no_grad():`` / ``@no_grad()``: switch graph recording for this thread, and
+    restore the previous mode on exit (also when the block raises)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.previous.append(is_grad_enabled())
+        _state.enabled = self.enabled
+
+    def __exit__(self, *exc: object) -> None:
+        _state.enabled = self.previous.pop()
 
 
-def no_grad():
+def no_grad() -> _GradMode:
     """Context manager (and decorator) that records no graph: inference and parameter updates."""
-    return _grad_mode(False)
+    return _GradMode(False)
 
 
-def enable_grad():
+def enable_grad() -> _GradMode:
     """Context manager that turns graph recording back on inside ``no_grad()``."""
-    return _grad_mode(True)
+    return _GradMode(True)
+
+
+_Tensor: Any = None  # tinytorch.tensor.Tensor, looked up once (it imports this module)
+
+
+def _tensor_class() -> Any:
+    global _Tensor
+    from tinytorch.tensor import Tensor
+
+    _Tensor = Tensor
+    return Tensor
 
 
 class Function:
@@ -66,13 +89,13 @@ class Function:
     ``backward`` needs as attributes of ``self``.
     """
 
-    # attributes the graph itself uses; everything else is saved state that
-    # ``release`` frees after backward
-    _GRAPH_ATTRS = frozenset({"inputs", "released"})
-
-    def __init__(self) -> None:
-        self.inputs: tuple[Tensor | None, ...] = ()
-        self.released = False
+    # The graph's own attributes, with class-level defaults so that a node costs
+    # nothing to create; everything a forward stores on ``self`` is saved state
+    # that ``release`` frees after backward.
+    _GRAPH_ATTRS = frozenset({"inputs", "needs_input_grad", "released"})
+    inputs: tuple[Tensor | None, ...] = ()
+    needs_input_grad: tuple[bool, ...] = ()
+    released = False
 
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:  # pragma: no cover - abstract
         raise TypeError(f"{type(self).__name__} must define forward()")
@@ -82,31 +105,37 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
-        """Run the op on tensors (or plain values) and record it in the graph if needed."""
-        from tinytorch.tensor import Tensor
+        """Run the op on tensors (or plain values) and record it in the graph if needed.
 
-        node = cls()
-        # which inputs want a gradient: lets backward skip work for constants
-        node.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        # NumPy scalars (np.float64(2.0), np.sqrt(d)) act like Python numbers, as in
-        # PyTorch: they must not silently promote a float32 tensor to float64
-        arrays = [a.data if isinstance(a, Tensor) else a.item() if isinstance(a, np.generic)
-                  else a for a in args]
+        Systems note: this runs for every op, so it does as little as it can when no
+        graph is wanted (no input requires grad, or inside ``no_grad()``): one pass
+        over the arguments, no saved inputs, no node kept.
+        """
+        Tensor = _Tensor or _tensor_class()
+        node = cls.__new__(cls)
+        arrays, wants = [], []
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                wants.append(a.requires_grad)
+            else:
+                # NumPy scalars (np.float64(2.0), np.sqrt(d)) act like Python numbers, as in
+                # PyTorch: they must not silently promote a float32 tensor to float64
+                arrays.append(a.item() if isinstance(a, np.generic) else a)
+                wants.append(False)
+        record = True in wants and getattr(_state, "enabled", True)
+        if record:  # which inputs want a gradient: lets backward skip work for constants
+            node.needs_input_grad = tuple(wants)
         out = node.forward(*arrays, **kwargs)
-        needs_grad = is_grad_enabled() and any(
-            isinstance(a, Tensor) and a.requires_grad for a in args)
-        result = Tensor._wrap(out, requires_grad=needs_grad)
-        if needs_grad:
+        result = Tensor._wrap(out, record)
+        if record:
             node.inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
             result.grad_fn = node
         return result
 
     def release(self) -> None:
         """Free the saved arrays and the links to the inputs (the graph's memory)."""
-        for name in list(vars(self)):
-            if name not in self._GRAPH_ATTRS:
-                delattr(self, name)
-        self.inputs = ()
+        self.__dict__.clear()  # every attribute set on the node; the class defaults remain
         self.released = True
 
     def __repr__(self) -> str:
@@ -115,6 +144,7 @@ class Function:
 
 def _topological_order(root: Function) -> list[Function]:
     """Nodes reachable from ``root``, each after every node that consumes its output."""
+    # BEGIN SOLUTION 06
     order: list[Function] = []
     visited: set[int] = set()
     stack: list[tuple[Function, bool]] = [(root, False)]
@@ -132,10 +162,33 @@ def _topological_order(root: Function) -> list[Function]:
                 stack.append((inp.grad_fn, False))
     order.reverse()  # root first
     return order
+    # END SOLUTION
 
 
-def backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> None:
+def _seed(root: Tensor, gradient: Any) -> np.ndarray:
+    """The upstream gradient dL/droot that backward starts from, checked against root."""
+    if not root.requires_grad:
+        raise RuntimeError("backward(): this tensor does not require grad and has no "
+                           "grad_fn; set requires_grad=True on the inputs you differentiate")
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward(): the tensor has shape {root.shape}, not a scalar. Pass "
+                f"gradient=<tensor of shape {root.shape}> (the upstream dL/dthis), or "
+                f"reduce it first, e.g. out.sum().backward()")
+        return np.ones(root.shape, dtype=root.dtype)
+    Tensor = _Tensor or _tensor_class()
+    seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
+                      dtype=root.dtype)
+    if seed.shape != root.shape:
+        raise RuntimeError(f"backward(): gradient has shape {seed.shape} but the tensor "
+                           f"has shape {root.shape}")
+    return seed
+
+
+def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) * gradient into ``.grad`` of every leaf that requires grad."""
+    gradient = _seed(root, gradient)
     if root.grad_fn is None:  # a leaf: its gradient is the seed itself
         root._accumulate_grad(gradient)
         return
@@ -144,7 +197,9 @@ def backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> 
             "Trying to backward through the graph a second time: its saved values were freed "
             "by the first backward(). Pass retain_graph=True to the first backward() if you "
             "need to call it twice.")
+    # BEGIN SOLUTION 06
     pending: dict[int, np.ndarray] = {id(root.grad_fn): gradient}
+    profiler = _profiler
     for node in _topological_order(root.grad_fn):
         grad = pending.pop(id(node), None)
         if grad is None:
@@ -153,7 +208,8 @@ def backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> 
             raise RuntimeError(
                 "Trying to backward through part of a graph that an earlier backward() already "
                 "freed; pass retain_graph=True to that earlier backward().")
-        input_grads = node.backward(grad)
+        input_grads = node.backward(grad) if profiler is None else profiler.node_backward(node,
+                                                                                          grad)
         if len(input_grads) != len(node.inputs):
             raise RuntimeError(f"{node!r} returned {len(input_grads)} gradients for "
                                f"{len(node.inputs)} inputs")
@@ -170,6 +226,7 @@ def backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> 
                 pending[key] = pending[key] + g if key in pending else g
         if not retain_graph:
             node.release()
+    # END SOLUTION
 
 
 def graph_nodes(root: Tensor) -> list[Function]:

@@ -13,8 +13,9 @@ import numpy as np
 
 from tinytorch.ops import arithmetic as A
 from tinytorch.ops import shape as S
+from tinytorch.ops.shape import shape_args as _shape_args
 from tinytorch.random import default_generator
-from tinytorch.tensor import Tensor, _shape_args, as_array
+from tinytorch.tensor import Tensor, as_array
 
 __all__ = [
     "arange", "cat", "empty", "eye", "from_numpy", "full", "full_like", "linspace", "ones",

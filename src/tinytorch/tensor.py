@@ -14,24 +14,17 @@ from typing import Any
 import numpy as np
 
 from tinytorch import autograd
+from tinytorch.ops import activations
 from tinytorch.ops import arithmetic as A
 from tinytorch.ops import reductions as R
 from tinytorch.ops import shape as S
-from tinytorch.ops._broadcast import broadcast_shape
+from tinytorch.ops._broadcast import broadcast_shape, default_dtype
 from tinytorch.ops.linalg import MatMul
+from tinytorch.ops.shape import shape_args as _shape_args
 
 __all__ = ["Tensor", "as_array"]
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
-
-
-def _default_dtype(array: np.ndarray) -> np.dtype:
-    """PyTorch's defaults for data given as Python numbers: float32, int64, bool."""
-    if array.dtype.kind == "f":
-        return np.dtype(np.float32)
-    if array.dtype.kind in "iu":
-        return np.dtype(np.int64)
-    return array.dtype
 
 
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -55,7 +48,7 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
             raise TypeError(f"cannot build a tensor from this {type(data).__name__}: "
                             "nested sequences must be rectangular and numeric")
         if dtype is None:
-            array = array.astype(_default_dtype(array), copy=False)
+            array = array.astype(default_dtype(array), copy=False)
     if dtype is not None:
         array = array.astype(dtype, copy=False)
     return array
@@ -70,22 +63,12 @@ def _index(index: Any) -> Any:
     return index
 
 
-def _shape_args(shape: tuple) -> tuple[int, ...]:
-    """Accept ``f(2, 3)`` and ``f((2, 3))`` like PyTorch."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
-
-
-_OPERAND_TYPES = (int, float, bool, np.number, np.bool_, np.ndarray)
-
-
 def _binary(op, a: Any, b: Any):
-    """Apply a binary op, or return NotImplemented for operands that are not numeric."""
-    for x in (a, b):
-        if not isinstance(x, (Tensor, *_OPERAND_TYPES)):
-            return NotImplemented
-    return op.apply(a, b)
+    """Apply a binary op, or return NotImplemented for operands that are not numeric (then
+    Python raises its usual "unsupported operand" TypeError)."""
+    if isinstance(a, _OPERANDS) and isinstance(b, _OPERANDS):
+        return op.apply(a, b)
+    return NotImplemented
 
 
 class Tensor:
@@ -96,6 +79,9 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected op
+    # A fixed set of attributes: no per-instance dict, so a Tensor is smaller and faster
+    # to create (every op makes one). Subclasses such as Parameter may add their own.
+    __slots__ = ("data", "grad", "grad_fn", "requires_grad", "_retains_grad", "__weakref__")
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         self.data: np.ndarray = as_array(data, dtype)
@@ -110,7 +96,8 @@ class Tensor:
     def _wrap(cls, array: Any, requires_grad: bool = False) -> Tensor:
         """Wrap an op's result without conversion (internal fast path)."""
         t = cls.__new__(cls)
-        t.data = np.asarray(array)
+        # NumPy returns scalars (np.float32) for 0-d results; everything else is an array
+        t.data = array if type(array) is np.ndarray else np.asarray(array)
         t.grad, t.grad_fn, t._retains_grad, t.requires_grad = None, None, False, requires_grad
         return t
 
@@ -137,7 +124,7 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        return self.permute(*reversed(range(self.ndim)))
+        return S.Permute.apply(self, tuple(range(self.ndim - 1, -1, -1)))
 
     def size(self, dim: int | None = None):
         return self.shape if dim is None else self.shape[dim]
@@ -211,23 +198,10 @@ class Tensor:
         self.grad = Tensor._wrap(grad.copy() if self.grad is None else self.grad.data + grad)
 
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
-        """Compute gradients of this tensor with respect to every leaf that requires grad."""
-        if not self.requires_grad:
-            raise RuntimeError("backward(): this tensor does not require grad and has no "
-                               "grad_fn; set requires_grad=True on the inputs you differentiate")
-        if gradient is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward(): the tensor has shape {self.shape}, not a scalar. Pass "
-                    f"gradient=<tensor of shape {self.shape}> (the upstream dL/dthis), or "
-                    f"reduce it first, e.g. out.sum().backward()")
-            seed = np.ones(self.shape, dtype=self.dtype)
-        else:
-            seed = as_array(gradient, self.dtype)
-            if seed.shape != self.shape:
-                raise RuntimeError(f"backward(): gradient has shape {seed.shape} but the tensor "
-                                   f"has shape {self.shape}")
-        autograd.backward(self, seed, retain_graph=retain_graph)
+        """Compute gradients of this tensor with respect to every leaf that requires grad.
+
+        ``gradient`` (dL/dself, this tensor's shape) may be omitted for a scalar."""
+        autograd.backward(self, gradient, retain_graph=retain_graph)
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph."""
@@ -335,14 +309,7 @@ class Tensor:
         return self._extreme(dim, keepdim, False)
 
     def _arg(self, dim, keepdim: bool, largest: bool) -> Tensor:
-        pick = np.argmax if largest else np.argmin
-        if dim is None:
-            return Tensor._wrap(np.asarray(pick(self.data), dtype=np.int64))
-        axes = R.normalize_dims(dim, self.ndim, "argmax" if largest else "argmin")
-        if axes is None:  # 0-d: the only element is at index 0
-            return Tensor._wrap(np.zeros((), dtype=np.int64))
-        (axis,) = axes
-        return Tensor._wrap(pick(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
+        return Tensor._wrap(R.arg_extreme(self.data, dim, keepdim, largest))
 
     def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
         return self._arg(dim, keepdim, True)
@@ -360,40 +327,19 @@ class Tensor:
         return S.Permute.apply(self, _shape_args(dims))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
-        for d in (dim0, dim1):
-            if not -max(self.ndim, 1) <= d < max(self.ndim, 1):
-                raise IndexError(f"transpose: dim {d} is out of range for a {self.ndim}-D tensor")
-        if self.ndim == 0:  # dims 0 and -1 of a 0-d tensor: nothing to swap
-            return self.permute()
-        order = list(range(self.ndim))
-        order[dim0], order[dim1] = order[dim1], order[dim0]
-        return self.permute(*order)
+        return self.permute(S.transpose_order(self.ndim, dim0, dim1))
 
     def squeeze(self, dim=None) -> Tensor:
-        if dim is None:
-            shape = tuple(n for n in self.shape if n != 1)
-        else:  # an int or a tuple of dims; a dim whose size is not 1 is left alone
-            axes = R.normalize_dims(dim, self.ndim, "squeeze") or ()
-            shape = tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
-        return self.reshape(shape)
+        return self.reshape(S.squeeze_shape(self.shape, dim))
 
     def unsqueeze(self, dim: int) -> Tensor:
-        if not -self.ndim - 1 <= dim <= self.ndim:
-            raise IndexError(f"unsqueeze: dim {dim} is out of range for a {self.ndim}-D tensor")
-        axis = dim % (self.ndim + 1)
-        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+        return self.reshape(S.unsqueeze_shape(self.shape, dim))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        if self.ndim == 0:
-            return self.reshape(1)
-        start, end = start_dim % self.ndim, end_dim % self.ndim
-        return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
+        return self.reshape(S.flatten_shape(self.shape, start_dim, end_dim))
 
     def expand(self, *sizes) -> Tensor:
-        sizes = _shape_args(sizes)
-        offset = len(sizes) - self.ndim
-        shape = tuple(self.shape[i - offset] if n == -1 else n for i, n in enumerate(sizes))
-        return S.Expand.apply(self, shape)
+        return S.Expand.apply(self, S.expand_shape(self.shape, _shape_args(sizes)))
 
     def contiguous(self) -> Tensor:
         return self
@@ -407,26 +353,21 @@ class Tensor:
                                "corrupt its gradient; do it under tinytorch.no_grad()")
         self.data[_index(index)] = value.data if isinstance(value, Tensor) else value
 
-    # ---- activations (defined once, in nn.functional) -----------------------
+    # ---- activations (Module 03, defined once in ops/activations.py) -------
     def relu(self) -> Tensor:
-        from tinytorch.nn import functional as F
-        return F.relu(self)
+        return activations.relu(self)
 
     def sigmoid(self) -> Tensor:
-        from tinytorch.nn import functional as F
-        return F.sigmoid(self)
+        return activations.sigmoid(self)
 
     def tanh(self) -> Tensor:
-        from tinytorch.nn import functional as F
-        return F.tanh(self)
+        return activations.tanh(self)
 
     def softmax(self, dim: int) -> Tensor:
-        from tinytorch.nn import functional as F
-        return F.softmax(self, dim)
+        return activations.softmax(self, dim)
 
     def log_softmax(self, dim: int) -> Tensor:
-        from tinytorch.nn import functional as F
-        return F.log_softmax(self, dim)
+        return activations.log_softmax(self, dim)
 
     # ---- in-place helpers (optimizers, initialisers; no graph) --------------
     def zero_(self) -> Tensor:
@@ -443,3 +384,7 @@ class Tensor:
             raise ValueError(f"copy_: source shape {src.shape} does not fit shape {self.shape}")
         self.data[...] = src
         return self
+
+
+#: what a Tensor operator accepts on either side
+_OPERANDS = (Tensor, int, float, bool, np.number, np.bool_, np.ndarray)

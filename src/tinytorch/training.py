@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -26,6 +25,7 @@ import tinytorch as tt
 from tinytorch import random as tt_random
 from tinytorch import serialization
 from tinytorch.tensor import Tensor
+from tinytorch.utils.benchmark import Stopwatch
 
 __all__ = ["ArrayBatches", "Trainer", "accuracy", "make_toy_images"]
 
@@ -131,6 +131,7 @@ class Trainer:
         self.scheduler, self.clip_grad_norm, self.metric = scheduler, clip_grad_norm, metric
         self.progress, self.log = progress, log or (lambda message: None)
         self.epoch = 0
+        self._val_name = "val"
         self.step_losses: list[float] = []
         self.history: dict[str, list[float]] = {k: [] for k in (
             "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr",
@@ -149,11 +150,12 @@ class Trainer:
         self.model.train()
         total_loss = total_correct = 0.0
         seen = 0
-        start = time.perf_counter()
+        clock = Stopwatch()
         bar = _Progress(len(batches) if hasattr(batches, "__len__") else None,
                         f"epoch {self.epoch + 1}", self.progress)
         try:
             for x, y in batches:
+                # BEGIN SOLUTION 09
                 outputs = self.model(x)
                 loss = self.loss_fn(outputs, y)
                 self.optimizer.zero_grad()
@@ -161,6 +163,7 @@ class Trainer:
                 if self.clip_grad_norm is not None:
                     clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
                 self.optimizer.step()
+                # END SOLUTION
                 n = len(x)
                 value = loss.item()
                 if not math.isfinite(value):
@@ -172,19 +175,19 @@ class Trainer:
                 total_loss += value * n
                 if self.metric is not None:
                     total_correct += self.metric(outputs, y) * n
-                elapsed = time.perf_counter() - start
                 bar.update(loss=f"{value:.4f}", acc=f"{total_correct / seen:.3f}",
-                           samples_s=f"{seen / max(elapsed, 1e-9):.0f}")
+                           samples_s=f"{seen / max(clock.seconds, 1e-9):.0f}")
         finally:
             bar.close()
         if seen == 0:
             raise ValueError("the training data produced no batches")
-        elapsed = time.perf_counter() - start
+        elapsed = clock.seconds
         return {"loss": total_loss / seen, "accuracy": total_correct / seen,
                 "seconds": elapsed, "samples_per_second": seen / elapsed}
 
     def evaluate(self, batches: Iterable) -> dict[str, float]:
         """Mean loss and accuracy over ``batches`` in eval mode, without building a graph."""
+        # BEGIN SOLUTION 09
         self.model.eval()
         total_loss = total_correct = 0.0
         seen = 0
@@ -199,16 +202,21 @@ class Trainer:
         if seen == 0:
             raise ValueError("the evaluation data produced no batches")
         return {"loss": total_loss / seen, "accuracy": total_correct / seen}
+        # END SOLUTION
 
     # ---- the loop ---------------------------------------------------------------------
     def fit(self, train: Any, epochs: int, *, val: Any = None, batch_size: int = 32,
             shuffle: bool = True, seed: int = 0, early_stopping_patience: int | None = None,
-            checkpoint_path: str | None = None) -> dict[str, list[float]]:
+            checkpoint_path: str | None = None, val_name: str = "val"
+            ) -> dict[str, list[float]]:
         """Train until ``self.epoch == epochs`` (so a resumed trainer finishes the same run).
 
         ``train``/``val``: a DataLoader-like iterable of ``(x, y)`` batches, or an
         ``(x, y)`` tuple of arrays batched here with ``batch_size``/``shuffle``/``seed``.
+        ``val_name`` labels the held-out data in the log (``"test"`` when it is the
+        test set); the history keys stay ``val_loss``/``val_accuracy``.
         """
+        self._val_name = val_name
         # The same data again continues its shuffle stream (a resumed run); new data
         # is batched afresh, never silently replaced by the data of an earlier fit.
         if self._batches is None or not _same_data(train, self._train_source):
@@ -242,7 +250,7 @@ class Trainer:
             val = self.evaluate(val_batches)
             h["val_loss"].append(val["loss"])
             h["val_accuracy"].append(val["accuracy"])
-            message += f" | val loss {val['loss']:.4f} acc {val['accuracy']:.4f}"
+            message += f" | {self._val_name} loss {val['loss']:.4f} acc {val['accuracy']:.4f}"
         self.log(message + f" | {result['seconds']:.1f} s, "
                  f"{result['samples_per_second']:.0f} samples/s")
 
@@ -271,6 +279,19 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`, all or nothing: the plain fields are checked first,
+        and if the model, optimizer, scheduler or an RNG refuses its part, everything
+        already restored is put back before the error (naming the key) is raised."""
+        _check_trainer_state(state, self.history)
+        before, pending = self.state_dict(), self._pending_shuffle_state
+        try:
+            self._apply_state(state)
+        except Exception:
+            self._apply_state(before)
+            self._pending_shuffle_state = pending
+            raise
+
+    def _apply_state(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"] is not None:
@@ -302,3 +323,43 @@ class Trainer:
         if self._pending_shuffle_state is not None and generator is not None:
             generator.bit_generator.state = self._pending_shuffle_state
             self._pending_shuffle_state = None
+
+
+_TRAINER_KEYS = ("model", "optimizer", "scheduler", "epoch", "step_losses", "history",
+                 "best_loss", "epochs_without_improvement", "global_rng", "shuffle_rng")
+
+
+def _check_trainer_state(state: Any, history: dict[str, list[float]]) -> None:
+    """``ValueError`` naming the first key of a trainer checkpoint that is missing or of
+    the wrong type (the model/optimizer/scheduler parts are checked by their owners)."""
+    def fail(key: str, want: str) -> None:
+        got = state[key] if not isinstance(state[key], (dict, list)) else type(state[key]).__name__
+        raise ValueError(f"Trainer checkpoint: {key!r} must be {want}, got {got!r}")
+
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    if not isinstance(state, dict):
+        raise ValueError(f"Trainer checkpoint: expected a dict, got {type(state).__name__}")
+    missing = [k for k in _TRAINER_KEYS if k not in state]
+    if missing:
+        raise ValueError(f"Trainer checkpoint: missing {', '.join(map(repr, missing))} (not a "
+                         "checkpoint written by Trainer.save_checkpoint?)")
+    for key in ("epoch", "epochs_without_improvement"):
+        if not isinstance(state[key], int) or isinstance(state[key], bool) or state[key] < 0:
+            fail(key, "an int >= 0")
+    if not isinstance(state["step_losses"], list) or not all(map(number, state["step_losses"])):
+        fail("step_losses", "a list of numbers")
+    saved = state["history"]
+    if not isinstance(saved, dict) or set(saved) != set(history) or not all(
+            isinstance(v, list) and all(map(number, v)) for v in saved.values()):
+        fail("history", f"a dict of number lists with keys {sorted(history)}")
+    if state["best_loss"] is not None and not number(state["best_loss"]):
+        fail("best_loss", "a number or None")
+    for key in ("global_rng", "shuffle_rng"):
+        value = state[key]
+        if value is None and key == "shuffle_rng":
+            continue
+        if not isinstance(value, dict) or not isinstance(value.get("bit_generator"), str) \
+                or not isinstance(value.get("state"), dict):
+            fail(key, "a NumPy bit-generator state dict")

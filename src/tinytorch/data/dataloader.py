@@ -143,12 +143,15 @@ class DataLoader:
         return self.collate_fn is default_collate and hasattr(self.dataset, "get_batch")
 
     def _order(self) -> np.ndarray:
+        # BEGIN SOLUTION 10
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
         return resolve(self.generator).permutation(n)
+        # END SOLUTION
 
     def __iter__(self) -> Iterator[Any]:
+        # BEGIN SOLUTION 10
         order = self._order()
         stop = len(self) * self.batch_size if self.drop_last else len(order)
         batched = self.uses_batched_path
@@ -158,3 +161,4 @@ class DataLoader:
                 yield to_tensors(self.dataset.get_batch(indices))
             else:
                 yield self.collate_fn([self.dataset[int(i)] for i in indices])
+        # END SOLUTION

@@ -146,8 +146,12 @@ class MNIST(ImageDataset):
                 f"{files[names[1]]}: expected {images.shape[0]} labels to match "
                 f"{files[names[0]].name}, got shape {labels.shape}"
             )
-        if labels.size and labels.max() >= len(self.classes):
-            raise DatasetError(f"{files[names[1]]}: label {labels.max()} out of range 0..9")
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise DatasetError(f"{files[names[1]]}: labels must be integers, got {labels.dtype}")
+        if labels.size and (labels.min() < 0 or labels.max() >= len(self.classes)):
+            bad = labels.min() if labels.min() < 0 else labels.max()
+            raise DatasetError(f"{files[names[1]]}: label {bad} out of range "
+                               f"0..{len(self.classes) - 1}")
         super().__init__(images, labels, transform, target_transform)
         self.train = train
 
@@ -233,10 +237,17 @@ class CIFAR10(ImageDataset):
         if not isinstance(meta, dict) or b"label_names" not in meta:
             raise DatasetError(f"{folder / 'batches.meta'}: no b'label_names' entry")
         names = meta[b"label_names"]
-        self.classes = [n.decode() if isinstance(n, bytes) else str(n) for n in names]
+        if not isinstance(names, list) or not names or not all(
+                isinstance(n, (bytes, str)) for n in names):
+            raise DatasetError(f"{folder / 'batches.meta'}: b'label_names' must be a list of "
+                               f"names, got {type(names).__name__}")
+        self.classes = [n.decode(errors="replace") if isinstance(n, bytes) else n for n in names]
+        # checked as Python ints: a label of 2**70 must not reach int64 and overflow
+        outside = [v for v in labels if not 0 <= v < len(self.classes)]
+        if outside:
+            raise DatasetError(f"{folder}: labels outside 0..{len(self.classes) - 1} "
+                               f"(e.g. {outside[0]})")
         targets = np.asarray(labels, dtype=np.int64)
-        if targets.size and (targets.min() < 0 or targets.max() >= len(self.classes)):
-            raise DatasetError(f"{folder}: labels outside 0..{len(self.classes) - 1}")
         # Stored as (N, 3072) = (N, C=3, H=32, W=32) planes; HWC makes one image one
         # contiguous block, the layout ToTensor expects.
         pixels = np.concatenate(images).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
@@ -249,12 +260,9 @@ class CIFAR10(ImageDataset):
                 if all((folder / name).is_file() for name in needed):
                     return folder
             if (base / self.archive).is_file():
-                extract_tar(base / self.archive, base)
-                if all((base / self.folder / name).is_file() for name in needed):
-                    return base / self.folder
-                raise DatasetError(
-                    f"{base / self.archive}: archive has no {self.folder}/ with {', '.join(needed)}"
-                )
+                # only cifar-10-batches-py/ is moved out of the archive, and only when complete
+                extract_tar(base / self.archive, base, keep=self.folder, required=tuple(needed))
+                return base / self.folder
         return None
 
     @staticmethod
@@ -262,7 +270,14 @@ class CIFAR10(ImageDataset):
         batch = load_pickle(path)
         if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
             raise DatasetError(f"{path}: not a CIFAR-10 batch (needs b'data' and b'labels')")
-        data, labels = batch[b"data"], list(batch[b"labels"])
+        data, labels = batch[b"data"], batch[b"labels"]
+        if isinstance(labels, np.ndarray) and labels.ndim == 1:
+            labels = labels.tolist()
+        if not isinstance(labels, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in labels):
+            kinds = sorted({type(v).__name__ for v in labels}) if isinstance(labels, list) else [
+                type(labels).__name__]
+            raise DatasetError(f"{path}: b'labels' must be a list of ints, got {', '.join(kinds)}")
         if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or (
             data.shape[1] != 3072
         ):

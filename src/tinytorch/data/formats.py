@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -41,46 +41,101 @@ IDX_DTYPES: dict[int, np.dtype] = {
 }
 
 
-def _read_bytes(path: Path) -> bytes:
-    """File contents, gunzipped when the name ends in ``.gz``; corrupt gzip -> DatasetError."""
+# Refuse IDX headers that claim more than this many bytes of data (MNIST's largest
+# file holds 47 MB, EMNIST's 550 MB): a corrupt or hostile header must not make
+# us allocate gigabytes. ``read_idx(path, max_bytes=...)`` raises it.
+MAX_IDX_BYTES = 1 << 30
+# Most dimensions an IDX header may claim (NumPy arrays have at most 64).
+MAX_IDX_NDIM = 32
+_CHUNK = 1 << 20
+
+
+def _open_idx(path: Path) -> IO[bytes]:
+    """A binary stream of the file, inflated on the fly when its name ends in ``.gz``."""
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as stream:
-                return stream.read()
-        return path.read_bytes()
+        return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
-    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
-        raise DatasetError(f"{path}: corrupt or truncated gzip data ({error})") from error
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot open ({error})") from error
 
 
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an IDX file (``.gz`` or raw) into a native-endian array of its stored shape."""
-    path = Path(path)
-    raw = _read_bytes(path)
-    if len(raw) < 4:
-        raise DatasetError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
-    zero0, zero1, type_code, ndim = raw[0], raw[1], raw[2], raw[3]
+def _read_exactly(stream: IO[bytes], count: int) -> bytearray:
+    """Up to ``count`` bytes, read in chunks (a gzip stream inflates only what is asked)."""
+    out = bytearray()
+    while len(out) < count:
+        chunk = stream.read(min(_CHUNK, count - len(out)))
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def _idx_header(path: Path, stream: IO[bytes]) -> tuple[np.dtype, tuple[int, ...], int]:
+    """Validate the magic bytes and sizes: (dtype, shape, header bytes), nothing else read."""
+    magic = _read_exactly(stream, 4)
+    if len(magic) < 4:
+        raise DatasetError(f"{path}: too short for an IDX header ({len(magic)} bytes)")
+    zero0, zero1, type_code, ndim = magic
     if zero0 != 0 or zero1 != 0 or type_code not in IDX_DTYPES or ndim == 0:
         raise DatasetError(
-            f"{path}: not an IDX file (magic bytes {raw[:4].hex()}; expected 00 00, a type byte "
-            f"in {sorted(hex(c) for c in IDX_DTYPES)} and a dimension count)"
+            f"{path}: not an IDX file (magic bytes {bytes(magic).hex()}; expected 00 00, a type "
+            f"byte in {sorted(hex(c) for c in IDX_DTYPES)} and a dimension count)"
         )
+    if ndim > MAX_IDX_NDIM:
+        raise DatasetError(f"{path}: IDX header claims {ndim} dimensions (at most "
+                           f"{MAX_IDX_NDIM} are supported)")
     header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DatasetError(f"{path}: truncated IDX header ({len(raw)} bytes, need {header})")
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    dtype = IDX_DTYPES[type_code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) != expected:
-        problem = "truncated" if len(raw) < expected else "has trailing bytes"
+    sizes = _read_exactly(stream, 4 * ndim)
+    if len(sizes) < 4 * ndim:
+        raise DatasetError(f"{path}: truncated IDX header ({4 + len(sizes)} bytes, need {header})")
+    shape = tuple(int(d) for d in np.frombuffer(bytes(sizes), dtype=">u4"))
+    return IDX_DTYPES[type_code], shape, header
+
+
+def read_idx(path: str | os.PathLike[str], max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+    """Read an IDX file (``.gz`` or raw) into a native-endian array of its stored shape.
+
+    The header is checked before any data is read: the size it claims (an exact
+    Python integer, so a product of dimensions cannot wrap) must be at most
+    ``max_bytes``, and a raw file must hold exactly that many bytes. A ``.gz``
+    file is inflated in a stream, never beyond the claimed size plus one byte,
+    so a small file that inflates to gigabytes costs no more memory than its
+    header admits to.
+    """
+    path = Path(path)
+    with _open_idx(path) as stream:
+        try:
+            dtype, shape, header = _idx_header(path, stream)
+            count = 1
+            for d in shape:
+                count *= d
+            claimed = count * dtype.itemsize
+            expected = header + claimed
+            if claimed > max_bytes:
+                raise DatasetError(
+                    f"{path}: IDX header claims shape {shape} of {dtype.name} ({claimed} bytes), "
+                    f"more than the limit of {max_bytes} bytes (read_idx(max_bytes=...))")
+            if path.suffix != ".gz" and os.path.getsize(path) != expected:
+                size = os.path.getsize(path)
+                problem = "truncated" if size < expected else "has trailing bytes"
+                raise DatasetError(
+                    f"{path}: IDX file {problem}: header says shape {shape} of {dtype.name} "
+                    f"({expected} bytes) but the data is {size} bytes")
+            body = _read_exactly(stream, claimed)
+            trailing = stream.read(1)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+            raise DatasetError(f"{path}: corrupt or truncated gzip data ({error})") from error
+    if len(body) != claimed or trailing:
+        problem = "truncated" if len(body) < claimed else "has trailing bytes"
+        got = f"{header + len(body)}" if len(body) < claimed else f"more than {expected}"
         raise DatasetError(
             f"{path}: IDX file {problem}: header says shape {shape} of {dtype.name} "
-            f"({expected} bytes) but the data is {len(raw)} bytes"
+            f"({expected} bytes) but the data is {got} bytes"
         )
-    # frombuffer is zero-copy and read-only; astype gives a writable native-endian array.
-    values = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
-    return values.astype(dtype.newbyteorder("="))
+    # frombuffer is zero-copy; the bytearray is ours, so byte-swapping in place needs no copy.
+    values = np.frombuffer(body, dtype=dtype).reshape(shape)
+    return values.astype(dtype.newbyteorder("="), copy=False) if dtype.itemsize > 1 else values
 
 
 def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> Path:
@@ -151,12 +206,16 @@ def _check_member(member: tarfile.TarInfo, destination: Path) -> None:
         raise DatasetError(f"refusing archive member outside the target folder: {member.name!r}")
 
 
-def extract_tar(archive: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
+def extract_tar(archive: str | os.PathLike[str], destination: str | os.PathLike[str],
+                keep: str | None = None, required: tuple[str, ...] = ()) -> None:
     """Safely extract ``archive`` (tar / tar.gz) into ``destination``.
 
-    Members are extracted into a temporary folder next to ``destination`` and
-    each top-level entry is moved into place only after the whole archive read
-    cleanly, so a truncated archive leaves nothing half-extracted behind.
+    Members are extracted into a private staging folder inside ``destination``
+    and moved into place only after the whole archive read cleanly, so a
+    truncated archive leaves nothing half-extracted behind. With ``keep``, only
+    that top-level folder is moved (and it must hold every file of ``required``,
+    else nothing is moved): whatever else the archive holds -- a ``notes.txt``,
+    a folder named like one of yours -- never touches ``destination``.
     """
     archive, destination = Path(archive), Path(destination)
     try:
@@ -179,9 +238,18 @@ def extract_tar(archive: str | os.PathLike[str], destination: str | os.PathLike[
                     tar.extractall(staging, members=members)
         except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
             raise DatasetError(f"{archive}: corrupt or truncated archive ({error})") from error
-        for entry in staging.iterdir():
+        if keep is None:
+            entries = list(staging.iterdir())
+        else:
+            kept = staging / keep
+            missing = [name for name in required if not (kept / name).is_file()]
+            if not kept.is_dir() or missing:
+                raise DatasetError(f"{archive}: archive has no {keep}/ with "
+                                   f"{', '.join(required) or 'its files'}")
+            entries = [kept]
+        for entry in entries:
             target = destination / entry.name
-            if target.is_dir():
+            if target.is_dir() and not target.is_symlink():
                 shutil.rmtree(target)
             os.replace(entry, target)
     finally:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.backends._conv_shapes import pair
+from tinytorch.backends.spatial.shapes import pair
 from tinytorch.nn import init
 from tinytorch.nn.functional.spatial import conv2d
 from tinytorch.nn.module import Module

@@ -21,7 +21,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     gradient is the sum over those positions (leading added axes, and axes
     where ``shape`` has size 1).
     """
-    if grad.shape == tuple(shape):
+    if grad.shape == shape or grad.shape == tuple(shape):
         return grad
     extra = grad.ndim - len(shape)
     if extra > 0:
@@ -71,6 +71,27 @@ def result_type(*operands) -> np.dtype:
     return result
 
 
+_PYTHON_NUMBERS = (int, float)  # not bool: True + int8 stays int8, handled by result_type
+
+
+def promote_pair(a, b) -> tuple:
+    """``a`` and ``b`` (arrays or Python numbers) converted to the dtype PyTorch gives their
+    op: ``cast_operands(a, b, dtype=result_type(a, b))``, with the common cases first.
+
+    Systems note: this runs for every elementwise op; for two arrays of one dtype, or
+    a float array and a Python number, there is nothing to decide or convert.
+    """
+    a_array, b_array = type(a) is np.ndarray, type(b) is np.ndarray
+    if a_array and b_array:
+        if a.dtype == b.dtype:
+            return a, b
+    elif a_array and type(b) in _PYTHON_NUMBERS and a.dtype.kind == "f":
+        return a, b
+    elif b_array and type(a) in _PYTHON_NUMBERS and b.dtype.kind == "f":
+        return a, b
+    return cast_operands(a, b, dtype=result_type(a, b))
+
+
 def cast_operands(*operands, dtype: np.dtype):
     """Arrays converted to ``dtype``; Python numbers stay as they are (NumPy treats
     them as weak, so they take the arrays' dtype)."""
@@ -82,3 +103,12 @@ def float_dtype(dtype: np.dtype) -> np.dtype:
     """Integer and bool inputs of a floating-point op (division, exp, sqrt) compute in
     float32, PyTorch's default float dtype, not NumPy's float64."""
     return dtype if dtype.kind in "fc" else np.dtype(np.float32)
+
+
+def default_dtype(array: np.ndarray) -> np.dtype:
+    """PyTorch's defaults for data given as Python numbers: float32, int64, bool."""
+    if array.dtype.kind == "f":
+        return np.dtype(np.float32)
+    if array.dtype.kind in "iu":
+        return np.dtype(np.int64)
+    return array.dtype

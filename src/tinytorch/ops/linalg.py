@@ -41,7 +41,13 @@ def batched_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 class MatMul(Function):
     def forward(self, a, b):
+        # BEGIN SOLUTION 02
         a, b = np.asarray(a), np.asarray(b)
+        if a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0]:  # the common case, first
+            self.a_shape, self.b_shape, self.a, self.b = a.shape, b.shape, a, b
+            out = backends.current().matmul(a, b)
+            self.out_shape = out.shape
+            return out
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
                              f"{a.shape} and {b.shape} (use * for scalars)")
@@ -65,8 +71,10 @@ class MatMul(Function):
         if b.ndim == 1:
             out = out[..., 0]
         return out
+        # END SOLUTION
 
     def backward(self, grad):
+        # BEGIN SOLUTION 06
         grad = grad.reshape(self.out_shape)
         a, b = self.a, self.b
         want_a, want_b = self.needs_input_grad
@@ -82,3 +90,4 @@ class MatMul(Function):
                 grad_b = unbroadcast(batched_matmul(_swap_last(a), grad), b.shape)
             grad_b = grad_b.reshape(self.b_shape)
         return grad_a, grad_b
+        # END SOLUTION

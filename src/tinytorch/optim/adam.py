@@ -59,6 +59,7 @@ class Adam(Optimizer):
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         # float(): a NumPy float64 hyper-parameter would promote float32 temporaries (NEP 50)
+        # BEGIN SOLUTION 07
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(
             group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
@@ -89,6 +90,7 @@ class Adam(Optimizer):
         step_size = lr / (1 - beta1 ** step)
         denom = np.sqrt(exp_avg_sq) / math.sqrt(1 - beta2 ** step) + eps
         param -= step_size * (exp_avg / denom)
+        # END SOLUTION
 
 
 class AdamW(Adam):

@@ -89,7 +89,18 @@ class LRScheduler:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update(copy.deepcopy(state_dict))
+        """Restore :meth:`state_dict`'s values: the same keys, each of the current value's
+        type, passing the constructor's checks; anything else is a ``ValueError`` naming
+        the key, and nothing is changed."""
+        state = _checked_state(self, state_dict, exclude=("optimizer",))
+        self._check_hyperparameters(state)
+        self.__dict__.update(state)
+
+    # Attributes that must stay integers (epoch counters, sizes); subclasses add theirs.
+    _INT_FIELDS: tuple[str, ...] = ("last_epoch", "_step_count")
+
+    def _check_hyperparameters(self, state: dict[str, Any]) -> None:
+        """Raise ``ValueError`` if ``state`` holds values the constructor would refuse."""
 
 
 class StepLR(LRScheduler):
@@ -98,10 +109,16 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        if int(step_size) != step_size or step_size < 1:
-            raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
+        self._check_hyperparameters({"step_size": step_size})
         self.step_size, self.gamma = int(step_size), gamma
         super().__init__(optimizer, last_epoch)
+
+    _INT_FIELDS = (*LRScheduler._INT_FIELDS, "step_size")
+
+    def _check_hyperparameters(self, state: dict[str, Any]) -> None:
+        step_size = state["step_size"]
+        if int(step_size) != step_size or step_size < 1:
+            raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
 
     def get_lr(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
@@ -123,6 +140,17 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
                  end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
+        self._check_hyperparameters({"start_factor": start_factor, "end_factor": end_factor,
+                                     "total_iters": total_iters})
+        self.start_factor, self.end_factor = start_factor, end_factor
+        self.total_iters = int(total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    _INT_FIELDS = (*LRScheduler._INT_FIELDS, "total_iters")
+
+    def _check_hyperparameters(self, state: dict[str, Any]) -> None:
+        start_factor, end_factor = state["start_factor"], state["end_factor"]
+        total_iters = state["total_iters"]
         if start_factor > 1.0 or start_factor <= 0:
             raise ValueError("Starting multiplicative factor expected to be greater than 0 and "
                              f"less or equal to 1, got start_factor={start_factor}")
@@ -131,9 +159,6 @@ class LinearLR(LRScheduler):
                              f"end_factor={end_factor}")
         if int(total_iters) != total_iters or total_iters < 1:
             raise ValueError(f"total_iters must be a positive integer, got {total_iters!r}")
-        self.start_factor, self.end_factor = start_factor, end_factor
-        self.total_iters = int(total_iters)
-        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
@@ -164,10 +189,13 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
-        if T_max <= 0:
-            raise ValueError(f"T_max must be positive, got {T_max!r}")
+        self._check_hyperparameters({"T_max": T_max})
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
+
+    def _check_hyperparameters(self, state: dict[str, Any]) -> None:
+        if state["T_max"] <= 0:
+            raise ValueError(f"T_max must be positive, got {state['T_max']!r}")
 
     def get_lr(self) -> list[float]:
         groups, eta_min, T_max = self.optimizer.param_groups, self.eta_min, self.T_max
@@ -245,11 +273,27 @@ class SequentialLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state = dict(state_dict)
+        state = _checked_state(self, state_dict, exclude=("optimizer",))
         inner = state.pop("_schedulers")
-        self.__dict__.update(copy.deepcopy(state))
+        if list(state["_milestones"]) != sorted(state["_milestones"]) or not all(
+                isinstance(m, int) and not isinstance(m, bool) for m in state["_milestones"]):
+            raise ValueError(f"SequentialLR.load_state_dict: '_milestones' must be increasing "
+                             f"integers, got {state['_milestones']!r}")
+        # every inner scheduler is checked before any of them (or this one) changes
+        checked = []
         for scheduler, saved in zip(self._schedulers, inner, strict=True):
-            scheduler.load_state_dict(saved)
+            if isinstance(scheduler, SequentialLR):
+                checked.append((scheduler, saved, None))
+                continue
+            inner_state = _checked_state(scheduler, saved, exclude=("optimizer",))
+            scheduler._check_hyperparameters(inner_state)
+            checked.append((scheduler, saved, inner_state))
+        self.__dict__.update(state)
+        for scheduler, saved, inner_state in checked:
+            if inner_state is None:
+                scheduler.load_state_dict(saved)
+            else:
+                scheduler.__dict__.update(inner_state)
 
 
 def _undo_initial_step(scheduler: LRScheduler) -> None:
@@ -259,3 +303,42 @@ def _undo_initial_step(scheduler: LRScheduler) -> None:
             _undo_initial_step(inner)
     else:
         scheduler.last_epoch -= 1
+
+
+def _kind_matches(saved: Any, current: Any, integer: bool) -> bool:
+    if isinstance(current, bool) or current is None:
+        return type(saved) is type(current)
+    if isinstance(current, (int, float)):
+        if isinstance(saved, bool) or not isinstance(saved, (int, float)):
+            return False
+        return isinstance(saved, int) if integer else math.isfinite(saved)
+    if isinstance(current, (list, tuple)):
+        return isinstance(saved, (list, tuple)) and len(saved) == len(current) and all(
+            _kind_matches(a, b, integer) for a, b in zip(saved, current, strict=True))
+    if isinstance(current, dict):
+        return isinstance(saved, dict)
+    return False
+
+
+def _checked_state(scheduler: LRScheduler, state_dict: Any,
+                   exclude: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of ``state_dict`` holding exactly this scheduler's keys, each of its type."""
+    name = type(scheduler).__name__
+    if not isinstance(state_dict, dict):
+        raise ValueError(f"{name}.load_state_dict: expected a dict, got "
+                         f"{type(state_dict).__name__}")
+    current = {k: v for k, v in scheduler.__dict__.items() if k not in exclude}
+    for key in sorted(set(state_dict) - set(current), key=str):
+        raise ValueError(f"{name}.load_state_dict: unexpected key {key!r} (a state dict of "
+                         f"another scheduler? {name} has {sorted(current)})")
+    for key in sorted(set(current) - set(state_dict)):
+        raise ValueError(f"{name}.load_state_dict: the state dict is missing {key!r}")
+    for key, value in current.items():
+        if key == "_schedulers":
+            ok = isinstance(state_dict[key], list) and len(state_dict[key]) == len(value)
+        else:
+            ok = _kind_matches(state_dict[key], value, key in scheduler._INT_FIELDS)
+        if not ok:
+            raise ValueError(f"{name}.load_state_dict: {key!r} is {state_dict[key]!r}, expected "
+                             f"a value like {value!r}")
+    return copy.deepcopy(dict(state_dict))

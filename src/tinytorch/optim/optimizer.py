@@ -180,7 +180,7 @@ class Optimizer:
         Groups must match in number and size; the saved hyper-parameters replace the
         current ones; floating-point state is cast to each parameter's dtype.
         """
-        saved_groups = state_dict["param_groups"]
+        saved_groups = _check_state_dict(self, state_dict)
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"loaded state dict has {len(saved_groups)} parameter groups, this "
                              f"optimizer has {len(self.param_groups)}")
@@ -230,3 +230,55 @@ def check_non_negative(hyperparameters: dict[str, Any], *names: str) -> None:
                 not math.isfinite(value) or value < 0:
             label = "learning rate" if name == "lr" else f"{name} value"
             raise ValueError(f"Invalid {label}: {value!r} (must be a number >= 0)")
+
+
+def _same_kind(saved: Any, current: Any) -> bool:
+    """Whether a loaded hyper-parameter has the type of the current one (numbers alike)."""
+    if isinstance(current, bool) or current is None:
+        return type(saved) is type(current)
+    if isinstance(current, (int, float, np.number)):
+        return isinstance(saved, (int, float, np.number)) and not isinstance(saved, bool) and \
+            math.isfinite(saved)
+    if isinstance(current, (tuple, list)):
+        return isinstance(saved, (tuple, list)) and len(saved) == len(current) and all(
+            _same_kind(a, b) for a, b in zip(saved, current, strict=True))
+    return isinstance(saved, type(current))
+
+
+def _check_state_dict(optimizer: Optimizer, state_dict: Any) -> list[dict[str, Any]]:
+    """The saved groups, once the file is known to come from this kind of optimizer.
+
+    A state dict of another optimizer (SGD's into Adam) has other hyper-parameters:
+    the first one that differs is named, instead of a ``KeyError: 'eps'`` at step().
+    """
+    name = type(optimizer).__name__
+    if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+        keys = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+        raise ValueError(f"{name}.load_state_dict: expected a dict with keys 'state' and "
+                         f"'param_groups', got {keys}")
+    groups, state = state_dict["param_groups"], state_dict["state"]
+    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+        raise ValueError(f"{name}.load_state_dict: 'param_groups' must be a list of dicts")
+    if not isinstance(state, dict) or not all(isinstance(v, dict) for v in state.values()):
+        raise ValueError(f"{name}.load_state_dict: 'state' must map parameter indices to dicts")
+    for i, (group, saved) in enumerate(zip(optimizer.param_groups, groups)):
+        params = saved.get("params")
+        if not isinstance(params, list) or not all(
+                isinstance(j, (int, np.integer)) and not isinstance(j, bool) for j in params):
+            raise ValueError(f"{name}.load_state_dict: param_groups[{i}]['params'] must be a "
+                             "list of parameter indices")
+        # initial_lr is added by a scheduler, so it may be on one side only
+        mine = set(group) - {"params", "initial_lr"}
+        theirs = set(saved) - {"params", "initial_lr"}
+        for key in sorted(mine ^ theirs):
+            where = "is missing" if key in mine else "has an unexpected"
+            raise ValueError(f"{name}.load_state_dict: param_groups[{i}] {where} "
+                             f"hyper-parameter '{key}' (a state dict of another optimizer "
+                             f"type? this one is {name}, with {sorted(mine)})")
+        for key in sorted(mine):
+            if not _same_kind(saved[key], group[key]):
+                raise ValueError(f"{name}.load_state_dict: param_groups[{i}]['{key}'] is "
+                                 f"{saved[key]!r}, expected a value like {group[key]!r}")
+        check_non_negative(saved, *(k for k in mine if k in ("lr", "weight_decay", "momentum",
+                                                             "eps", "alpha")))
+    return groups

@@ -42,6 +42,7 @@ class RMSprop(Optimizer):
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         # float(): a NumPy float64 hyper-parameter would promote float32 temporaries (NEP 50)
+        # BEGIN SOLUTION 07
         lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
         weight_decay, momentum = float(group["weight_decay"]), float(group["momentum"])
         if not state:
@@ -74,3 +75,4 @@ class RMSprop(Optimizer):
             param -= lr * buf
         else:
             param -= lr * (grad / avg)
+        # END SOLUTION

@@ -44,6 +44,7 @@ class SGD(Optimizer):
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         # float(): a NumPy float64 hyper-parameter would promote float32 temporaries (NEP 50)
+        # BEGIN SOLUTION 07
         lr, momentum = float(group["lr"]), float(group["momentum"])
         weight_decay, dampening = float(group["weight_decay"]), float(group["dampening"])
         if group["maximize"]:
@@ -61,3 +62,4 @@ class SGD(Optimizer):
                 buf += (1 - dampening) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
         param -= lr * grad
+        # END SOLUTION

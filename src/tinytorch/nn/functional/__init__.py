@@ -17,6 +17,15 @@ from tinytorch.nn.functional.activations import (
     tanh,
 )
 
+# Module 13: attention
+from tinytorch.nn.functional.attention import scaled_dot_product_attention
+
+# Module 12: embeddings
+from tinytorch.nn.functional.embedding import embedding
+
+# Module 14: transformers
+from tinytorch.nn.functional.layer_norm import layer_norm
+
 # Module 04: layers
 from tinytorch.nn.functional.layers import dropout, linear
 
@@ -44,4 +53,6 @@ __all__ = [
     "silu", "softmax", "tanh",
     # 08 spatial
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv2d", "max_pool2d",
+    # 12 embeddings, 13 attention, 14 transformers
+    "embedding", "layer_norm", "scaled_dot_product_attention",
 ]

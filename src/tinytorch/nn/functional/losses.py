@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch import backends
 from tinytorch.autograd import Function
-from tinytorch.nn.functional.activations import _stable_sigmoid, log_softmax_array
+from tinytorch.ops.activations import stable_sigmoid
 from tinytorch.tensor import Tensor
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
@@ -144,13 +145,14 @@ class CrossEntropy(Function):
 
     def forward(self, logits, target, weight=None, ignore_index=-100, reduction="mean",
                 label_smoothing=0.0):
+        # BEGIN SOLUTION 05
         logits, target = np.asarray(logits), np.asarray(target)
         rows, self.batch_shape = _to_rows(logits, "cross_entropy")
         M, C = rows.shape
         self.logits_shape, self.reduction, self.eps = logits.shape, reduction, label_smoothing
         _check_weight(weight, C, "cross_entropy")
         self.weight = None if weight is None else weight.astype(logits.dtype, copy=False)
-        logp = log_softmax_array(rows, 1)
+        logp = backends.current().log_softmax(rows, 1)
         self.probabilities = target.dtype.kind == "f"
         if self.probabilities:  # soft targets: same shape as the logits
             if target.shape != logits.shape:
@@ -180,8 +182,10 @@ class CrossEntropy(Function):
         # keep log p, not p: the exp is paid in backward only, so evaluation skips it
         self.logp = logp
         return _reduce(loss.reshape(self.batch_shape), reduction, self.divisor)
+        # END SOLUTION
 
     def backward(self, grad):
+        # BEGIN SOLUTION 06
         g = _unreduce(grad, self.batch_shape, self.reduction, self.divisor).reshape(-1)
         p, eps = np.exp(self.logp), self.eps
         M, C = p.shape
@@ -203,12 +207,14 @@ class CrossEntropy(Function):
                 grad_rows -= smooth[:, None] * (1 if self.weight is None else self.weight)
             grad_rows[np.arange(M), self.index] -= on_target
         return _from_rows(grad_rows, self.logits_shape), grad_target
+        # END SOLUTION
 
 
 class NLL(Function):
     """loss_i = -weight[y_i] * input[i, y_i] on log-probabilities; backward scatters -weight."""
 
     def forward(self, logp, target, weight=None, ignore_index=-100, reduction="mean"):
+        # BEGIN SOLUTION 05
         logp, target = np.asarray(logp), np.asarray(target)
         rows, self.batch_shape = _to_rows(logp, "nll_loss")
         M, C = rows.shape
@@ -222,13 +228,16 @@ class NLL(Function):
         loss = -self.target_weight * rows[np.arange(M), self.index]
         self.divisor = self.target_weight.sum()
         return _reduce(loss.reshape(self.batch_shape), reduction, self.divisor)
+        # END SOLUTION
 
     def backward(self, grad):
+        # BEGIN SOLUTION 06
         g = _unreduce(grad, self.batch_shape, self.reduction, self.divisor).reshape(-1)
         grad_rows = np.zeros((g.size, self.shape[0 if len(self.shape) == 1 else 1]),
                              dtype=grad.dtype)
         grad_rows[np.arange(g.size), self.index] = -self.target_weight * g
         return _from_rows(grad_rows, self.shape), None
+        # END SOLUTION
 
 
 # ---- regression and binary classification ------------------------------------------------
@@ -238,15 +247,19 @@ class MSE(Function):
     """mean((input - target)^2); d/dinput = 2 (input - target) / n."""
 
     def forward(self, a, b, reduction="mean"):
+        # BEGIN SOLUTION 05
         _check_same_shape(a, b, "mse_loss")
         a, b = _same_float_dtype(a, b)
         self.diff, self.reduction = np.subtract(a, b), reduction
         return _reduce(self.diff * self.diff, reduction, self.diff.size)
+        # END SOLUTION
 
     def backward(self, grad):
+        # BEGIN SOLUTION 06
         g = 2 * self.diff * _unreduce(grad, self.diff.shape, self.reduction, self.diff.size)
         want_a, want_b = self.needs_input_grad
         return (g if want_a else None), (-g if want_b else None)
+        # END SOLUTION
 
 
 class BCE(Function):
@@ -257,6 +270,7 @@ class BCE(Function):
     """
 
     def forward(self, p, t, weight=None, reduction="mean"):
+        # BEGIN SOLUTION 05
         _check_same_shape(p, t, "binary_cross_entropy")
         p, t = _same_float_dtype(p, t)
         if np.any((p < 0) | (p > 1)) or np.any(np.isnan(p)):
@@ -270,14 +284,17 @@ class BCE(Function):
         self.weight = 1 if weight is None else weight.astype(p.dtype, copy=False)
         loss = -self.weight * (t * self.log_p + (1 - t) * self.log_1mp)
         return _reduce(np.broadcast_to(loss, p.shape), reduction, p.size)
+        # END SOLUTION
 
     def backward(self, grad):
+        # BEGIN SOLUTION 06
         p, t = self.p, self.t
         g = self.weight * _unreduce(grad, p.shape, self.reduction, p.size)
         want_p, want_t = self.needs_input_grad
         grad_p = g * (p - t) / np.maximum(p * (1 - p), 1e-12) if want_p else None
         grad_t = g * (self.log_1mp - self.log_p) if want_t else None
         return grad_p, grad_t
+        # END SOLUTION
 
 
 class BCEWithLogits(Function):
@@ -290,6 +307,7 @@ class BCEWithLogits(Function):
     """
 
     def forward(self, x, t, weight=None, pos_weight=None, reduction="mean"):
+        # BEGIN SOLUTION 05
         _check_same_shape(x, t, "binary_cross_entropy_with_logits")
         x, t = _same_float_dtype(x, t)
         self.softplus_neg = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)
@@ -298,17 +316,20 @@ class BCEWithLogits(Function):
         self.weight = 1 if weight is None else weight
         loss = self.weight * ((1 - t) * x + self.log_weight * self.softplus_neg)
         return _reduce(np.broadcast_to(loss, x.shape), reduction, x.size)
+        # END SOLUTION
 
     def backward(self, grad):
+        # BEGIN SOLUTION 06
         x, t = self.x, self.t
         g = self.weight * _unreduce(grad, x.shape, self.reduction, x.size)
         want_x, want_t = self.needs_input_grad
-        grad_x = g * ((1 - t) - self.log_weight * _stable_sigmoid(-x)) if want_x else None
+        grad_x = g * ((1 - t) - self.log_weight * stable_sigmoid(-x)) if want_x else None
         grad_t = None
         if want_t:
             extra = 0 if self.pos_weight is None else (self.pos_weight - 1) * self.softplus_neg
             grad_t = g * (extra - x)
         return grad_x, grad_t
+        # END SOLUTION
 
 
 # ---- the public functions (PyTorch's names and arguments) --------------------------------

@@ -38,6 +38,7 @@ class BatchNormFunction(Function):
 
     def forward(self, x, weight, bias, training=True, eps=1e-5, momentum=0.1,
                 running_mean=None, running_var=None):
+        # BEGIN SOLUTION 08
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)  # per-channel values broadcast over (N, C, *)
         self.axes, self.shape, self.training = axes, shape, training
@@ -60,8 +61,10 @@ class BatchNormFunction(Function):
         self.weight = weight
         y = self.x_hat if weight is None else self.x_hat * weight.reshape(shape)
         return y if bias is None else y + bias.reshape(shape)
+        # END SOLUTION
 
     def backward(self, grad):
+        # BEGIN SOLUTION 08
         shape, axes, x_hat = self.shape, self.axes, self.x_hat
         want_x, want_w, want_b = self.needs_input_grad
         grad_x = grad_w = grad_b = None
@@ -76,6 +79,7 @@ class BatchNormFunction(Function):
         if want_b:
             grad_b = grad.sum(axis=axes)
         return grad_x, grad_w, grad_b
+        # END SOLUTION
 
 
 def _array(t: Tensor | None, name: str, channels: int) -> np.ndarray | None:

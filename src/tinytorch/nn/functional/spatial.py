@@ -2,12 +2,12 @@
 
 Each Function calls the current backend's kernels (``backends.current()``) for
 its forward AND its backward, so ``use_backend("native")`` speeds up training,
-not only inference. The kernels (``backends/loop.py`` is the specification)
+not only inference. The kernels (``backends/spatial/loop.py`` is the specification)
 know nothing about autograd; this file is the glue: it saves what backward
 needs and routes the gradient to the right kernel.
 
 Shapes: x: (N, C, H, W), weight: (F, C, KH, KW), y: (N, F, OH, OW) with
-OH = (H + 2*ph - dh*(KH - 1) - 1) // sh + 1 (``backends/_conv_shapes.py``).
+OH, OW from the one output-size formula in ``backends/spatial/shapes.py``.
 Like PyTorch, an unbatched (C, H, W) input is accepted and gives (F, OH, OW).
 """
 
@@ -20,10 +20,10 @@ import numpy as np
 
 from tinytorch import backends
 from tinytorch.autograd import Function
-from tinytorch.backends._conv_shapes import conv2d_geometry, pair
+from tinytorch.backends.spatial.shapes import pair
 from tinytorch.tensor import Tensor
 
-__all__ = ["adaptive_avg_pool2d", "avg_pool2d", "conv2d", "conv2d_flops", "max_pool2d"]
+__all__ = ["adaptive_avg_pool2d", "avg_pool2d", "conv2d", "max_pool2d"]
 
 IntPair = int | Sequence[int]
 
@@ -40,13 +40,16 @@ class Conv2dFunction(Function):
     """
 
     def forward(self, x, weight, bias, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+        # BEGIN SOLUTION 08
         self.x, self.weight, self.geometry = x, weight, (stride, padding, dilation)
         y = backends.current().conv2d(x, weight, stride, padding, dilation)
         if bias is not None:
             y += bias.reshape(1, -1, 1, 1)  # in place: y is a fresh array from the kernel
         return y
+        # END SOLUTION
 
     def backward(self, grad):
+        # BEGIN SOLUTION 08
         kernels = backends.current()
         x, weight = self.x, self.weight
         want_x, want_w, want_b = self.needs_input_grad
@@ -58,6 +61,7 @@ class Conv2dFunction(Function):
         if want_b:
             grad_b = grad.sum(axis=(0, 2, 3))
         return grad_x, grad_w, grad_b
+        # END SOLUTION
 
 
 class MaxPool2dFunction(Function):
@@ -69,14 +73,18 @@ class MaxPool2dFunction(Function):
     """
 
     def forward(self, x, kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), indices_out=None):
+        # BEGIN SOLUTION 08
         y, self.indices = backends.current().max_pool2d(x, kernel_size, stride, padding)
         self.input_hw = x.shape[2:]
         if indices_out is not None:  # return_indices=True: hand them out, do not pool twice
             indices_out.append(self.indices)
         return y
+        # END SOLUTION
 
     def backward(self, grad):
+        # BEGIN SOLUTION 08
         return (backends.current().max_pool2d_backward(grad, self.indices, self.input_hw),)
+        # END SOLUTION
 
 
 class AvgPool2dFunction(Function):
@@ -89,15 +97,19 @@ class AvgPool2dFunction(Function):
     """
 
     def forward(self, x, kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), divisor=None):
+        # BEGIN SOLUTION 08
         self.input_hw, self.options, self.divisor = x.shape[2:], (kernel_size, stride,
                                                                   padding), divisor
         y = backends.current().avg_pool2d(x, kernel_size, stride, padding)
         return y if divisor is None else y * divisor
+        # END SOLUTION
 
     def backward(self, grad):
+        # BEGIN SOLUTION 08
         if self.divisor is not None:
             grad = np.ascontiguousarray(grad * self.divisor)
         return (backends.current().avg_pool2d_backward(grad, self.input_hw, *self.options),)
+        # END SOLUTION
 
 
 class AdaptiveAvgPool2dFunction(Function):
@@ -109,19 +121,23 @@ class AdaptiveAvgPool2dFunction(Function):
     """
 
     def forward(self, x, output_size=(1, 1)):
+        # BEGIN SOLUTION 08
         self.input_shape = x.shape
         self.bins = _adaptive_bins(x.shape[2:], output_size)
         y = np.empty(x.shape[:2] + tuple(output_size), dtype=x.dtype)
         for (i, rows), (j, cols) in self.bins:
             y[:, :, i, j] = x[:, :, rows, cols].mean(axis=(2, 3))
         return y
+        # END SOLUTION
 
     def backward(self, grad):
+        # BEGIN SOLUTION 08
         grad_x = np.zeros(self.input_shape, dtype=grad.dtype)
         for (i, rows), (j, cols) in self.bins:
             count = (rows.stop - rows.start) * (cols.stop - cols.start)
             grad_x[:, :, rows, cols] += (grad[:, :, i, j] / count)[:, :, None, None]
         return (grad_x,)
+        # END SOLUTION
 
 
 def _adaptive_bins(input_hw: tuple[int, int], output_hw: tuple[int, int]) -> list:
@@ -287,15 +303,3 @@ def adaptive_avg_pool2d(input: Tensor, output_size: IntPair) -> Tensor:
         return AdaptiveAvgPool2dFunction.apply(x, output_size=(OH, OW))
 
     return _batched(input, "adaptive_avg_pool2d", run)
-
-
-def conv2d_flops(input_shape: Sequence[int], weight_shape: Sequence[int], stride: IntPair = 1,
-                 padding: IntPair = 0, dilation: IntPair = 1) -> int:
-    """Floating-point operations of one conv2d forward: 2 * N*F*OH*OW * C*KH*KW.
-
-    Every output element is a dot product of length C*KH*KW (one multiply and
-    one add per term). The backward costs twice that (one such product for
-    grad_x, one for grad_w).
-    """
-    g = conv2d_geometry(input_shape, weight_shape, stride, padding, dilation)
-    return 2 * g.N * g.F * g.OH * g.OW * g.C * g.KH * g.KW

@@ -1,34 +1,11 @@
-"""The NumPy backend: the same kernels as ``loop``, vectorised.
-
-Each function computes exactly what its namesake in ``loop.py`` computes; the
-loops move into NumPy (and, for matmul, into the BLAS library NumPy links).
+"""``spatial`` vectorised with NumPy: im2col + one GEMM per image (Module 08).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tinytorch.backends import _conv_shapes
-
-NAME = "numpy"
-
-
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a: (M, K), b: (K, N) -> (M, N) through BLAS sgemm/dgemm."""
-    return np.matmul(a, b)
-
-
-def bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a: (B, M, K), b: (B, K, N) -> (B, M, N)."""
-    return np.matmul(a, b)
-
-
-def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Numerically stable softmax along ``axis``."""
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    exps = np.exp(shifted)
-    return exps / np.sum(exps, axis=axis, keepdims=True)
-
+from tinytorch.backends.spatial import shapes
 
 # ---- Module 08: spatial kernels ---------------------------------------------
 # The trick is im2col: lay every receptive field out as one column, and a
@@ -45,7 +22,7 @@ def _pad(x: np.ndarray, padding: tuple[int, int], value: float = 0.0) -> np.ndar
     return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
 
 
-def _windows(xp: np.ndarray, g: _conv_shapes.ConvGeometry) -> np.ndarray:
+def _windows(xp: np.ndarray, g: shapes.ConvGeometry) -> np.ndarray:
     """Every receptive field of the padded input, as a read-only view (no copy).
 
     xp: (N, C, H + 2ph, W + 2pw) -> (N, C, OH, OW, KH, KW). Moving one output
@@ -59,7 +36,7 @@ def _windows(xp: np.ndarray, g: _conv_shapes.ConvGeometry) -> np.ndarray:
         strides=(sn, sc, sh * s_row, sw * s_col, dh * s_row, dw * s_col), writeable=False)
 
 
-def _im2col(x: np.ndarray, g: _conv_shapes.ConvGeometry) -> np.ndarray:
+def _im2col(x: np.ndarray, g: shapes.ConvGeometry) -> np.ndarray:
     """x: (N, C, H, W) -> cols: (N, C*KH*KW, OH*OW), one receptive field per column.
 
     The reshape copies: this is where the KH*KW-fold duplication of the input
@@ -69,14 +46,14 @@ def _im2col(x: np.ndarray, g: _conv_shapes.ConvGeometry) -> np.ndarray:
     return windows.transpose(0, 1, 4, 5, 2, 3).reshape(g.N, g.C * g.KH * g.KW, g.OH * g.OW)
 
 
-def _tap(xp: np.ndarray, g: _conv_shapes.ConvGeometry, kh: int, kw: int) -> np.ndarray:
+def _tap(xp: np.ndarray, g: shapes.ConvGeometry, kh: int, kw: int) -> np.ndarray:
     """The (N, C, OH, OW) view of padded input pixels that kernel tap (kh, kw) touches."""
     (sh, sw), (dh, dw) = g.stride, g.dilation
     return xp[:, :, kh * dh: kh * dh + sh * (g.OH - 1) + 1: sh,
               kw * dw: kw * dw + sw * (g.OW - 1) + 1: sw]
 
 
-def _col2im(cols: np.ndarray, g: _conv_shapes.ConvGeometry, dtype) -> np.ndarray:
+def _col2im(cols: np.ndarray, g: shapes.ConvGeometry, dtype) -> np.ndarray:
     """The adjoint of im2col: add every column entry back onto the pixel it came from.
 
     cols: (N, C, KH, KW, OH, OW) (or anything broadcastable to it) -> (N, C, H, W).
@@ -94,7 +71,7 @@ def _col2im(cols: np.ndarray, g: _conv_shapes.ConvGeometry, dtype) -> np.ndarray
 def conv2d(x: np.ndarray, weight: np.ndarray, stride: tuple[int, int],
            padding: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
     """x: (N, C, H, W), weight: (F, C, KH, KW) -> (N, F, OH, OW) by im2col + one GEMM per image."""
-    g = _conv_shapes.check_conv2d(x, weight, stride, padding, dilation)
+    g = shapes.check_conv2d(x, weight, stride, padding, dilation)
     cols = _im2col(x, g)                                   # (N, C*KH*KW, OH*OW)
     y = np.matmul(weight.reshape(g.F, g.C * g.KH * g.KW), cols)   # (N, F, OH*OW)
     return y.reshape(g.output_shape)
@@ -108,7 +85,7 @@ def conv2d_backward_input(grad_out: np.ndarray, weight: np.ndarray, input_hw: tu
     The forward was y = W @ cols, so d cols = W^T @ grad_out (one GEMM per
     image), and col2im sends each column back to the pixels it was copied from.
     """
-    g = _conv_shapes.check_conv2d_backward_input(grad_out, weight, input_hw, stride, padding,
+    g = shapes.check_conv2d_backward_input(grad_out, weight, input_hw, stride, padding,
                                                  dilation)
     grad_cols = np.matmul(weight.reshape(g.F, g.C * g.KH * g.KW).T,
                           grad_out.reshape(g.N, g.F, g.OH * g.OW))
@@ -124,7 +101,7 @@ def conv2d_backward_weight(grad_out: np.ndarray, x: np.ndarray, kernel_hw: tuple
     d W = sum_n grad_out[n] @ cols[n]^T: the batched GEMM reads cols[n]^T as a
     transposed view (no copy) and the batch sum is over N small (F, C*KH*KW) results.
     """
-    g = _conv_shapes.check_conv2d_backward_weight(grad_out, x, kernel_hw, stride, padding,
+    g = shapes.check_conv2d_backward_weight(grad_out, x, kernel_hw, stride, padding,
                                                   dilation)
     cols = _im2col(x, g)
     per_image = np.matmul(grad_out.reshape(g.N, g.F, g.OH * g.OW), cols.transpose(0, 2, 1))
@@ -136,13 +113,17 @@ def max_pool2d(x: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, i
     """x: (N, C, H, W) -> (y, indices), both (N, C, OH, OW); indices are int64 ih*W + iw.
 
     argmax over the flattened window picks the first maximum (like the loop
-    spec); its position (kh, kw) in the window maps back to (ih, iw).
+    spec), of several NaNs the last; its position (kh, kw) in the window maps back to (ih, iw).
     """
-    g = _conv_shapes.check_pool2d(x, kernel_size, stride, padding, "max_pool2d")
+    g = shapes.check_pool2d(x, kernel_size, stride, padding, "max_pool2d")
     (sh, sw), (ph, pw) = g.stride, g.padding
     windows = _windows(_pad(x, g.padding, -np.inf), g)
     windows = windows.reshape(g.N, g.C, g.OH, g.OW, g.KH * g.KW)
     tap = windows.argmax(axis=-1)
+    # argmax reports the first NaN; PyTorch (and the loop spec) the last one.
+    nan = np.isnan(windows)
+    last_nan = windows.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
+    tap = np.where(nan.any(axis=-1), last_nan, tap)
     y = np.take_along_axis(windows, tap[..., None], axis=-1)[..., 0]
     kh, kw = np.divmod(tap, g.KW)
     row0 = np.arange(g.OH)[:, None] * sh - ph   # top-left input pixel of each window
@@ -162,7 +143,7 @@ def max_pool2d_backward(grad_out: np.ndarray, indices: np.ndarray,
     A scatter-add: overlapping windows can pick the same pixel, so plain
     fancy-index assignment would drop gradients; bincount sums duplicates.
     """
-    H, W = _conv_shapes.check_max_pool2d_backward(grad_out, indices, input_hw)
+    H, W = shapes.check_max_pool2d_backward(grad_out, indices, input_hw)
     N, C, OH, OW = grad_out.shape
     plane = np.arange(N * C, dtype=np.int64)[:, None] * (H * W)
     flat = (plane + indices.reshape(N * C, OH * OW)).ravel()
@@ -173,7 +154,7 @@ def max_pool2d_backward(grad_out: np.ndarray, indices: np.ndarray,
 def avg_pool2d(x: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, int],
                padding: tuple[int, int]) -> np.ndarray:
     """x: (N, C, H, W) -> (N, C, OH, OW): the sum of the KH*KW tap views over KH*KW."""
-    g = _conv_shapes.check_pool2d(x, kernel_size, stride, padding, "avg_pool2d")
+    g = shapes.check_pool2d(x, kernel_size, stride, padding, "avg_pool2d")
     xp = _pad(x, g.padding)
     total = np.zeros(g.output_shape, dtype=x.dtype)
     for kh in range(g.KH):
@@ -186,7 +167,7 @@ def avg_pool2d_backward(grad_out: np.ndarray, input_hw: tuple[int, int],
                         kernel_size: tuple[int, int], stride: tuple[int, int],
                         padding: tuple[int, int]) -> np.ndarray:
     """grad_out: (N, C, OH, OW) -> grad_x: (N, C, H, W): col2im of grad_out / (KH*KW)."""
-    g = _conv_shapes.check_pool2d_backward(grad_out, input_hw, kernel_size, stride, padding,
+    g = shapes.check_pool2d_backward(grad_out, input_hw, kernel_size, stride, padding,
                                            "avg_pool2d_backward")
     share = grad_out / np.asarray(g.KH * g.KW, dtype=grad_out.dtype)
     every_tap = np.broadcast_to(share[:, :, None, None],

@@ -1,8 +1,7 @@
-"""The loop backend: the executable specification.
+"""``spatial`` as plain Python loops: the executable specification (Module 08).
 
-Plain Python loops whose shape reads like the mathematics. Slow on purpose
-(Module 15 measures exactly how slow): use it on small shapes to understand
-and to check the fast backends.
+Six nested loops for a convolution, four for pooling: slow on purpose, and
+exactly the mathematics. The fast backends must agree with these.
 """
 
 from __future__ import annotations
@@ -11,60 +10,15 @@ import math
 
 import numpy as np
 
-from tinytorch.backends import _conv_shapes
+from tinytorch.backends.spatial import shapes
 
-NAME = "loop"
-
-
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """C[i, j] = sum_k A[i, k] * B[k, j];  a: (M, K), b: (K, N) -> (M, N)."""
-    M, K = a.shape
-    K2, N = b.shape
-    if K != K2:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied")
-    A, B = a.tolist(), b.tolist()  # Python floats: the loops below read like the maths
-    C = [[0.0] * N for _ in range(M)]
-    for i in range(M):
-        for j in range(N):
-            total = 0.0
-            for k in range(K):
-                total += A[i][k] * B[k][j]
-            C[i][j] = total
-    return np.array(C, dtype=np.result_type(a, b)).reshape(M, N)
-
-
-def bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """C[n] = A[n] @ B[n];  a: (B, M, K), b: (B, K, N) -> (B, M, N)."""
-    if a.shape[0] != b.shape[0]:
-        raise ValueError(f"bmm: batch sizes differ: {a.shape} and {b.shape}")
-    out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype=np.result_type(a, b))
-    for n in range(a.shape[0]):
-        out[n] = matmul(a[n], b[n])
-    return out
-
-
-def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """y = exp(x - max(x)) / sum(exp(x - max(x))) along ``axis``, one row at a time."""
-    moved = np.moveaxis(x, axis, -1)
-    rows = moved.reshape(-1, moved.shape[-1]).tolist()
-    out = []
-    for row in rows:
-        row_max = max(row) if row else 0.0
-        exps = [math.exp(v - row_max) if v != -math.inf else 0.0 for v in row]
-        total = sum(exps)
-        out.append([e / total if total > 0 else math.nan for e in exps])
-    result = np.array(out, dtype=x.dtype).reshape(moved.shape)
-    return np.moveaxis(result, -1, axis)
-
-
-# ---- Module 08: spatial kernels ---------------------------------------------
 # x: (N, C, H, W), weight: (F, C, KH, KW), y: (N, F, OH, OW). Input pixel read
 # by output (oh, ow) through kernel tap (kh, kw):
 #     ih = oh*sh - ph + kh*dh,   iw = ow*sw - pw + kw*dw
 # A tap that lands in the padding reads zero (conv, avg pool) or -inf (max pool).
 
 
-def conv2d_taps(g: _conv_shapes.ConvGeometry):
+def conv2d_taps(g: shapes.ConvGeometry):
     """The convolution loop nest, once: every (n, f, oh, ow, c, kh, kw, ih, iw) where
     output pixel (n, f, oh, ow) reads input pixel (n, c, ih, iw) through weight tap
     (f, c, kh, kw). Taps that land in the zero padding are skipped.
@@ -77,6 +31,7 @@ def conv2d_taps(g: _conv_shapes.ConvGeometry):
                 ih, iw = oh*sh - ph + kh*dh, ow*sw - pw + kw*dw
                 if 0 <= ih < H and 0 <= iw < W: yield the tap
     """
+    # BEGIN SOLUTION 08
     (sh, sw), (ph, pw), (dh, dw) = g.stride, g.padding, g.dilation
     for n in range(g.N):
         for f in range(g.F):
@@ -88,6 +43,7 @@ def conv2d_taps(g: _conv_shapes.ConvGeometry):
                                 ih, iw = oh * sh - ph + kh * dh, ow * sw - pw + kw * dw
                                 if 0 <= ih < g.H and 0 <= iw < g.W:
                                     yield n, f, oh, ow, c, kh, kw, ih, iw
+    # END SOLUTION
 
 
 def _zeros(*shape: int) -> list:
@@ -106,11 +62,13 @@ def conv2d(x: np.ndarray, weight: np.ndarray, stride: tuple[int, int],
         for every tap of conv2d_taps:
             y[n, f, oh, ow] += x[n, c, ih, iw] * weight[f, c, kh, kw]
     """
-    g = _conv_shapes.check_conv2d(x, weight, stride, padding, dilation)
+    g = shapes.check_conv2d(x, weight, stride, padding, dilation)
+    # BEGIN SOLUTION 08
     X, Wt, y = x.tolist(), weight.tolist(), _zeros(*g.output_shape)
     for n, f, oh, ow, c, kh, kw, ih, iw in conv2d_taps(g):
         y[n][f][oh][ow] += X[n][c][ih][iw] * Wt[f][c][kh][kw]
     return np.array(y, dtype=np.result_type(x, weight)).reshape(g.output_shape)
+    # END SOLUTION
 
 
 def conv2d_backward_input(grad_out: np.ndarray, weight: np.ndarray, input_hw: tuple[int, int],
@@ -123,12 +81,14 @@ def conv2d_backward_input(grad_out: np.ndarray, weight: np.ndarray, input_hw: tu
         for every tap of conv2d_taps:
             grad_x[n, c, ih, iw] += grad_out[n, f, oh, ow] * weight[f, c, kh, kw]
     """
-    g = _conv_shapes.check_conv2d_backward_input(grad_out, weight, input_hw, stride, padding,
+    g = shapes.check_conv2d_backward_input(grad_out, weight, input_hw, stride, padding,
                                                  dilation)
+    # BEGIN SOLUTION 08
     G, Wt, grad_x = grad_out.tolist(), weight.tolist(), _zeros(*g.input_shape)
     for n, f, oh, ow, c, kh, kw, ih, iw in conv2d_taps(g):
         grad_x[n][c][ih][iw] += G[n][f][oh][ow] * Wt[f][c][kh][kw]
     return np.array(grad_x, dtype=np.result_type(grad_out, weight)).reshape(g.input_shape)
+    # END SOLUTION
 
 
 def conv2d_backward_weight(grad_out: np.ndarray, x: np.ndarray, kernel_hw: tuple[int, int],
@@ -141,12 +101,14 @@ def conv2d_backward_weight(grad_out: np.ndarray, x: np.ndarray, kernel_hw: tuple
         for every tap of conv2d_taps:
             grad_w[f, c, kh, kw] += grad_out[n, f, oh, ow] * x[n, c, ih, iw]
     """
-    g = _conv_shapes.check_conv2d_backward_weight(grad_out, x, kernel_hw, stride, padding,
+    g = shapes.check_conv2d_backward_weight(grad_out, x, kernel_hw, stride, padding,
                                                   dilation)
+    # BEGIN SOLUTION 08
     G, X, grad_w = grad_out.tolist(), x.tolist(), _zeros(*g.weight_shape)
     for n, f, oh, ow, c, kh, kw, ih, iw in conv2d_taps(g):
         grad_w[f][c][kh][kw] += G[n][f][oh][ow] * X[n][c][ih][iw]
     return np.array(grad_w, dtype=np.result_type(grad_out, x)).reshape(g.weight_shape)
+    # END SOLUTION
 
 
 def max_pool2d(x: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, int],
@@ -164,9 +126,11 @@ def max_pool2d(x: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, i
                     best, where = x[n, c, ih, iw], ih*W + iw
             y[n, c, oh, ow], indices[n, c, oh, ow] = best, where
 
-    Ties keep the first tap in row-major order; a NaN wins (it propagates).
+    Ties keep the first tap in row-major order; a NaN wins (it propagates) and of
+    several NaNs the last one in row-major order is reported, as PyTorch does.
     """
-    g = _conv_shapes.check_pool2d(x, kernel_size, stride, padding, "max_pool2d")
+    g = shapes.check_pool2d(x, kernel_size, stride, padding, "max_pool2d")
+    # BEGIN SOLUTION 08
     (sh, sw), (ph, pw) = g.stride, g.padding
     X = x.tolist()
     y = np.empty(g.output_shape, dtype=x.dtype)
@@ -182,10 +146,11 @@ def max_pool2d(x: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, i
                             ih, iw = oh * sh - ph + kh, ow * sw - pw + kw
                             if 0 <= ih < g.H and 0 <= iw < g.W:
                                 value = X[n][c][ih][iw]
-                                if value > best or (math.isnan(value) and not math.isnan(best)):
+                                if value > best or math.isnan(value):  # last NaN wins
                                     best, where = value, ih * g.W + iw
                     y[n, c, oh, ow], indices[n, c, oh, ow] = best, where
     return y, indices
+    # END SOLUTION
 
 
 def max_pool2d_backward(grad_out: np.ndarray, indices: np.ndarray,
@@ -198,7 +163,8 @@ def max_pool2d_backward(grad_out: np.ndarray, indices: np.ndarray,
             ih, iw = divmod(indices[n, c, oh, ow], W)
             grad_x[n, c, ih, iw] += grad_out[n, c, oh, ow]
     """
-    H, W = _conv_shapes.check_max_pool2d_backward(grad_out, indices, input_hw)
+    H, W = shapes.check_max_pool2d_backward(grad_out, indices, input_hw)
+    # BEGIN SOLUTION 08
     N, C, OH, OW = grad_out.shape
     G, I = grad_out.tolist(), indices.tolist()
     grad_x = [[[[0.0] * W for _ in range(H)] for _ in range(C)] for _ in range(N)]
@@ -209,6 +175,7 @@ def max_pool2d_backward(grad_out: np.ndarray, indices: np.ndarray,
                     ih, iw = divmod(I[n][c][oh][ow], W)
                     grad_x[n][c][ih][iw] += G[n][c][oh][ow]
     return np.array(grad_x, dtype=grad_out.dtype).reshape(N, C, H, W)
+    # END SOLUTION
 
 
 def avg_pool2d(x: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, int],
@@ -223,7 +190,8 @@ def avg_pool2d(x: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, i
                 if 0 <= ih < H and 0 <= iw < W:
                     y[n, c, oh, ow] += x[n, c, ih, iw] / (KH * KW)
     """
-    g = _conv_shapes.check_pool2d(x, kernel_size, stride, padding, "avg_pool2d")
+    g = shapes.check_pool2d(x, kernel_size, stride, padding, "avg_pool2d")
+    # BEGIN SOLUTION 08
     (sh, sw), (ph, pw) = g.stride, g.padding
     X = x.tolist()
     y = np.empty(g.output_shape, dtype=x.dtype)
@@ -239,6 +207,7 @@ def avg_pool2d(x: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, i
                                 total += X[n][c][ih][iw]
                     y[n, c, oh, ow] = total / (g.KH * g.KW)
     return y
+    # END SOLUTION
 
 
 def avg_pool2d_backward(grad_out: np.ndarray, input_hw: tuple[int, int],
@@ -254,8 +223,9 @@ def avg_pool2d_backward(grad_out: np.ndarray, input_hw: tuple[int, int],
                 if 0 <= ih < H and 0 <= iw < W:
                     grad_x[n, c, ih, iw] += grad_out[n, c, oh, ow] / (KH * KW)
     """
-    g = _conv_shapes.check_pool2d_backward(grad_out, input_hw, kernel_size, stride, padding,
+    g = shapes.check_pool2d_backward(grad_out, input_hw, kernel_size, stride, padding,
                                            "avg_pool2d_backward")
+    # BEGIN SOLUTION 08
     (sh, sw), (ph, pw) = g.stride, g.padding
     G = grad_out.tolist()
     grad_x = [[[[0.0] * g.W for _ in range(g.H)] for _ in range(g.C)] for _ in range(g.N)]
@@ -270,3 +240,4 @@ def avg_pool2d_backward(grad_out: np.ndarray, input_hw: tuple[int, int],
                             if 0 <= ih < g.H and 0 <= iw < g.W:
                                 grad_x[n][c][ih][iw] += share
     return np.array(grad_x, dtype=grad_out.dtype).reshape(g.input_shape)
+    # END SOLUTION

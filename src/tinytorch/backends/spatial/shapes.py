@@ -105,8 +105,9 @@ def _spatial(kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
         raise ValueError(f"{what}: padding must be >= 0, got {padding}")
     if min(dilation) < 1:
         raise ValueError(f"{what}: dilation must be >= 1, got {dilation}")
-    if min(input_hw) < 0:
-        raise ValueError(f"{what}: input size must be >= 0, got {input_hw}")
+    if min(input_hw) < 1:
+        # PyTorch rejects an empty plane too, even when padding would give it an output.
+        raise ValueError(f"{what}: input height and width must be >= 1, got {input_hw}")
     out = tuple(conv2d_output_size(input_hw[i], kernel[i], stride[i], padding[i], dilation[i])
                 for i in range(2))
     if min(out) < 1:

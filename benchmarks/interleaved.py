@@ -1,0 +1,142 @@
+"""Interleaved comparison (Module 15): native sgemm and conv vs OpenBLAS and torch, one process.
+
+On a shared machine a single timing of each library, one after the other, mostly measures who
+else was running at the time. This script times every contender in turn, round after round
+(``--rounds``), and reports the median over rounds of each one's median time, with the range, so
+all contenders see the same background load::
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/interleaved.py --conv
+    ... interleaved.py native native@512,256,2048 numpy torch     # the same build, two blockings
+    ... interleaved.py --build old=/tmp/old/_native.cpython-311-x86_64-linux-gnu.so -- old native
+
+A contender is ``native`` (the installed build), ``numpy``, ``torch``, a name given with
+``--build NAME=PATH`` (another compiled ``_native``, e.g. main's, loaded side by side), and any
+native one with ``@kc,mc,nc`` (``_native.set_gemm_blocking``; 0 = derived). Every contender uses
+``--threads`` threads (default 2). Every result is checked against float64.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import time
+
+import numpy as np
+
+from tinytorch.utils.benchmark import benchmark, set_threads
+from tinytorch.utils.machine import describe, fma_peak_gflops
+
+SHAPES = [(1024, 1024, 1024), (256, 256, 256), (128, 784, 256), (64, 64, 64)]
+
+
+def load_build(name: str, path: str):
+    spec = importlib.util.spec_from_file_location(f"build_{name}._native", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("contenders", nargs="*", default=["native", "numpy", "torch"])
+    p.add_argument("--build", action="append", default=[], metavar="NAME=PATH")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--conv", action="store_true", help="also conv N=32, 64->64, 32x32, 3x3")
+    p.add_argument("--shapes", default=None, help="MxKxN,... (default: the issue's four)")
+    p.add_argument("--best", action="store_true",
+                   help="report the fastest round instead of the median (a loaded machine: "
+                        "the least disturbed round; not a number to quote as typical)")
+    args = p.parse_args()
+    import torch
+
+    from tinytorch import _native
+    set_threads(args.threads)
+    builds = {"native": _native}
+    for spec in args.build:
+        name, path = spec.split("=", 1)
+        builds[name] = load_build(name, path)
+        builds[name].set_num_threads(args.threads)
+    for key, value in describe().items():
+        print(f"{key}: {value}")
+    peak = (fma_peak_gflops() or 0.0) * args.threads
+    shapes = ([tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
+              if args.shapes else SHAPES)
+
+    def native(contender: str):
+        name, _, blocking = contender.partition("@")
+        module = builds.get(name)
+        if module is None:
+            return None, None
+        return module, tuple(int(v) for v in blocking.split(",")) if blocking else (0, 0, 0)
+
+    rng = np.random.default_rng(0)
+    cases = []
+    for M, K, N in shapes:
+        a, b = (rng.standard_normal(s).astype(np.float32) for s in ((M, K), (K, N)))
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        calls = {"numpy": lambda a=a, b=b: np.matmul(a, b), "torch": lambda ta=ta, tb=tb: ta @ tb}
+        cases.append((f"matmul {M}x{K}x{N}", 2 * M * N * K, calls, a.astype(np.float64) @ b,
+                      lambda m, a=a, b=b: (lambda: m.matmul(a, b))))
+    if args.conv:
+        n, c, f, h, one = 32, 64, 64, 32, (1, 1)
+        x, g = rng.standard_normal((n, c, h, h)), rng.standard_normal((n, f, h, h))
+        w = rng.standard_normal((f, c, 3, 3)) * 0.1
+        x, g, w = (v.astype(np.float32) for v in (x, g, w))
+        tx, tg, tw = map(torch.from_numpy, (x, g, w))
+        flops = 2 * n * f * h * h * c * 9
+        ref_f = torch.nn.functional.conv2d(tx.double(), tw.double(), padding=1).numpy()
+        cases.append(("conv fwd", flops, {"torch": lambda: torch.nn.functional.conv2d(
+            tx, tw, padding=1)}, ref_f, lambda m: (lambda: m.conv2d(x, w, one, one, one))))
+        gi = torch.nn.grad.conv2d_input(tx.shape, tw.double(), tg.double(), padding=1).numpy()
+        gw = torch.nn.grad.conv2d_weight(tx.double(), tw.shape, tg.double(), padding=1).numpy()
+        ref_b = np.concatenate([gi.ravel(), gw.ravel()])
+        cases.append(("conv bwd", 2 * flops, {"torch": lambda: torch.cat([
+            torch.nn.grad.conv2d_input(tx.shape, tw, tg, padding=1).ravel(),
+            torch.nn.grad.conv2d_weight(tx, tw.shape, tg, padding=1).ravel()])}, ref_b,
+            lambda m: (lambda: np.concatenate([
+                m.conv2d_backward_input(g, w, (h, h), one, one, one).ravel(),
+                m.conv2d_backward_weight(g, x, (3, 3), one, one, one).ravel()]))))
+    results: dict[tuple[str, str], list[float]] = {}
+    for name, flops, calls, ref, native_call in cases:
+        for _ in range(args.rounds):
+            for contender in args.contenders:
+                module, blocking = native(contender)
+                if module is not None:
+                    if hasattr(module, "set_gemm_blocking"):  # builds before it: fixed tiles
+                        module.set_gemm_blocking(*blocking)
+                    fn = native_call(module)
+                elif contender in calls:
+                    fn = calls[contender]
+                else:
+                    continue
+                time.sleep(0.1)  # let the previous library's threads go idle
+                m = benchmark(fn, min_time=0.15)
+                out = np.asarray(m.result, dtype=np.float64)
+                scale = np.abs(ref).max()
+                assert np.abs(out - ref).max() <= 1e-4 * scale, f"{name} {contender}: WRONG"
+                seconds = m.min if args.best else m.median
+                results.setdefault((name, contender), []).append(flops / seconds / 1e9)
+    for module in builds.values():
+        if hasattr(module, "set_gemm_blocking"):
+            module.set_gemm_blocking()
+    width = max(12, *(len(c) + 2 for c in args.contenders))
+    print(f"\n{'best' if args.best else 'median'} GFLOP/s over {args.rounds} interleaved rounds, "
+          f"{args.threads} threads; "
+          f"[range]; (% of the {peak:.1f} GFLOP/s FMA peak of {args.threads} cores)")
+    print(f"{'case':20}" + "".join(f"{c:>{width}}" for c in args.contenders))
+    for name, *_ in cases:
+        cells, ranges = [], []
+        for c in args.contenders:
+            v = results.get((name, c))
+            typical = (max(v) if args.best else statistics.median(v)) if v else 0.0
+            cells.append(f"{typical:.1f} ({100 * typical / peak:.0f}%)"
+                         if v and peak else f"{typical:.1f}" if v else "-")
+            ranges.append(f"[{min(v):.0f}-{max(v):.0f}]" if v else "")
+        print(f"{name:20}" + "".join(f"{x:>{width}}" for x in cells))
+        print(f"{'':20}" + "".join(f"{x:>{width}}" for x in ranges))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+// Packing for the sgemm of matmul.cpp (Module 15, idea 2): copy the A block
+// and the B panel into contiguous buffers in exactly the order the
+// micro-kernel reads them, handling transposed operands while copying.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+
+#include "simd.h"
+
+namespace tinytorch {
+namespace gemm {
+
+using simd::MR;
+using simd::VL;
+
+// Width of a packed B sliver: NV vector registers per micro-kernel row.
+#ifdef TINYTORCH_GEMM_NV  // experiments only: -DTINYTORCH_GEMM_NV=3 with MR = 4 is 4 x 24
+constexpr int64_t NV = TINYTORCH_GEMM_NV;
+#else
+constexpr int64_t NV = 2;
+#endif
+constexpr int64_t NR = NV * VL;
+
+// Element (r, c) of op(X): trans = false reads X[r*ld + c], true X[c*ld + r].
+inline const float* at(const float* X, bool trans, int64_t ld, int64_t r, int64_t c) {
+    return trans ? X + c * ld + r : X + r * ld + c;
+}
+
+// Copy rows x cols of a matrix whose *columns* we need as rows:
+// dst[c*dst_stride + r] = src[r*src_stride + c]. Both packing routines need
+// this whenever memory runs along the other axis than the packed layout
+// (A row-major into k-major slivers, B^T into k-major slivers). Done one
+// element at a time it costs a scalar load and store each, as much as the
+// multiply for skinny shapes; 8 x 8 blocks go through registers instead.
+inline void transpose_copy(const float* src, int64_t src_stride, int64_t rows, int64_t cols,
+                    float* dst, int64_t dst_stride) {
+    int64_t r0 = 0;
+#if defined(__AVX__)
+    for (; r0 + 8 <= rows; r0 += 8) {
+        int64_t c0 = 0;
+        for (; c0 + 8 <= cols; c0 += 8) {
+            // The classic 8 x 8 transpose in three shuffle stages: pairs of
+            // floats, then pairs of pairs, then 128-bit halves.
+            __m256 r[8], t[8];
+            for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + (r0 + i) * src_stride + c0);
+            for (int i = 0; i < 8; i += 2) {
+                t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+                t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+            }
+            for (int i = 0; i < 8; i += 4) {
+                r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+                r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+                r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+                r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+            }
+            for (int i = 0; i < 4; ++i) {
+                _mm256_storeu_ps(dst + (c0 + i) * dst_stride + r0,
+                                 _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+                _mm256_storeu_ps(dst + (c0 + i + 4) * dst_stride + r0,
+                                 _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+            }
+        }
+        for (int64_t c = c0; c < cols; ++c)
+            for (int64_t r = r0; r < r0 + 8; ++r) dst[c * dst_stride + r] = src[r * src_stride + c];
+    }
+#endif
+    for (int64_t r = r0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) dst[c * dst_stride + r] = src[r * src_stride + c];
+}
+
+// Pack op(A)[i0:i0+mc, k0:k0+kc] into slivers of MR rows: sliver s holds
+// a[k*MR + r] = op(A)[i0 + s*MR + r, k0 + k], the order the micro-kernel reads.
+inline void pack_a(const float* A, bool trans, int64_t lda, int64_t i0, int64_t k0, int64_t mc,
+            int64_t kc, float* dst) {
+    for (int64_t s = 0; s < mc; s += MR, dst += MR * kc) {
+        const int64_t rows = std::min(MR, mc - s);
+        if (trans) {  // op(A) rows are contiguous in memory along i: copy MR at a time
+            for (int64_t k = 0; k < kc; ++k) {
+                const float* src = at(A, true, lda, i0 + s, k0 + k);
+                for (int64_t r = 0; r < rows; ++r) dst[k * MR + r] = src[r];
+            }
+        } else {  // rows of A run along k, the sliver along r: a transpose
+            transpose_copy(at(A, false, lda, i0 + s, k0), lda, rows, kc, dst, MR);
+        }
+    }
+}
+
+// Pack op(B)[k0:k0+kc, j0:j0+nc] into slivers of NR columns: sliver s holds
+// b[k*w + c] = op(B)[k0 + k, j0 + s*NR + c] with width w = NR, or for a last,
+// narrower sliver its width rounded up to whole vectors (the micro-kernel with
+// that many vectors per row reads it).
+// Columns past the edge are zero so full-vector FMAs stay harmless.
+inline void pack_b(const float* B, bool trans, int64_t ldb, int64_t k0, int64_t j0, int64_t kc,
+            int64_t nc, float* dst) {
+    for (int64_t s = 0; s < nc; s += NR, dst += NR * kc) {
+        const int64_t cols = std::min(NR, nc - s);
+        const int64_t w = simd::round_up(cols, VL);
+        if (trans) {  // op(B) columns run along k in memory, the sliver along c: a transpose
+            transpose_copy(at(B, true, ldb, k0, j0 + s), ldb, cols, kc, dst, w);
+            for (int64_t k = 0; k < kc; ++k)
+                for (int64_t c = cols; c < w; ++c) dst[k * w + c] = 0.0f;
+        } else {  // rows of B are contiguous along j: one short copy per k
+            for (int64_t k = 0; k < kc; ++k) {
+                const float* src = at(B, false, ldb, k0 + k, j0 + s);
+                for (int64_t c = 0; c < cols; ++c) dst[k * w + c] = src[c];
+                for (int64_t c = cols; c < w; ++c) dst[k * w + c] = 0.0f;
+            }
+        }
+    }
+}
+
+}  // namespace gemm
+}  // namespace tinytorch

@@ -1,0 +1,57 @@
+"""``quant`` on the C++ kernels of ``csrc/qgemm*.cpp`` and ``csrc/quantize.cpp``.
+
+The int8 GEMM picks its instruction-set path at run time (``qgemm_path()``):
+AVX-512 VNNI, AVX-VNNI, AVX2 (int16 widening) or scalar; ``set_qgemm_path`` forces
+one (the tests run every path this CPU has). Arrays are made C-contiguous here;
+the bindings check dtypes and shapes once more.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinytorch.backends.native_support import ext
+from tinytorch.backends.quant import shapes
+
+
+def _c(x: np.ndarray) -> np.ndarray:
+    return x if x.flags.c_contiguous and x.flags.aligned else np.array(x, order="C")
+
+
+def int8_gemm(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """a: uint8 / int8 (M, K), w: int8 (N, K) -> int32 (M, N), exact."""
+    shapes.check_gemm(a, w, "int8_gemm")
+    return ext.int8_gemm(_c(a), _c(w))
+
+
+def int8_linear(a: np.ndarray, a_scale: np.ndarray, a_zp: np.ndarray, w: np.ndarray,
+                w_scale: np.ndarray, w_colsum: np.ndarray, bias: np.ndarray | None, relu: bool,
+                out_dtype: str, out_scale: float, out_zp: int) -> np.ndarray:
+    """int8 GEMM + fused epilogue (see the interface)."""
+    shapes.check_linear(a, a_scale, a_zp, w, w_scale, w_colsum, bias, out_dtype, out_scale,
+                        out_zp)
+    return ext.int8_linear(_c(a), _c(a_scale.astype(np.float32, copy=False)),
+                           _c(a_zp.astype(np.int32, copy=False)), _c(w),
+                           _c(w_scale.astype(np.float32, copy=False)),
+                           _c(w_colsum.astype(np.int32, copy=False)),
+                           None if bias is None else _c(bias.astype(np.float32, copy=False)),
+                           bool(relu), out_dtype, float(out_scale), int(out_zp))
+
+
+def quantize_rows(x: np.ndarray, per_row: bool, dtype: str, reduce_range: bool
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dynamic quantization in one native pass per row (min/max, then the codes)."""
+    shapes.check_rows(x, dtype, "quantize_rows")
+    return ext.quantize_rows(_c(x.astype(np.float32, copy=False)), bool(per_row), dtype,
+                             bool(reduce_range))
+
+
+def qgemm_path() -> str:
+    """The instruction-set path the int8 GEMM runs on this CPU."""
+    return str(ext.qgemm_path())
+
+
+def set_qgemm_path(name: str) -> bool:
+    """Force 'scalar', 'avx2', 'avx_vnni' or 'avx512_vnni' ('auto' restores the choice);
+    False when this CPU or build cannot run it."""
+    return bool(ext.set_qgemm_path(name))

@@ -1,0 +1,27 @@
+"""``softmax`` on the row kernels of ``csrc/softmax.cpp``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinytorch.backends.native_support import c_layout, ext, native_kernel
+from tinytorch.backends.softmax import numpy_backend
+
+
+def _rowwise(kernel, x: np.ndarray, axis: int) -> np.ndarray:
+    """Move ``axis`` last, run the C++ row kernel on a (rows, cols) array, move it back."""
+    if x.ndim == 0 or x.shape[axis] == 0:
+        return np.empty_like(x)
+    moved = np.moveaxis(x, axis, -1)
+    rows = c_layout(moved.reshape(-1, moved.shape[-1]))
+    return np.moveaxis(kernel(rows).reshape(moved.shape), -1, axis)
+
+
+@native_kernel(numpy_backend.softmax, layout=lambda x: x)
+def softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    return _rowwise(ext.softmax, x, axis)
+
+
+@native_kernel(numpy_backend.log_softmax, layout=lambda x: x)
+def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    return _rowwise(ext.log_softmax, x, axis)
