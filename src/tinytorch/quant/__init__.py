@@ -1,0 +1,33 @@
+"""``tinytorch.quant`` (Module 17 Precision): real int8 quantization.
+
+* ``functional``: ``quantize_per_tensor``, ``quantize_per_channel``, ``dequantize``
+  (PyTorch's rounding and clamping, bit for bit);
+* ``observer``: ``MinMaxObserver``, ``MovingAverageMinMaxObserver``,
+  ``PerChannelMinMaxObserver``, ``PercentileObserver``;
+* ``QuantizedLinear`` / ``QuantizedConv2d``: int8 weights, int8 GEMM with int32
+  accumulation (``backends/quant``), fused epilogue;
+* ``quantize_dynamic``, static ``prepare`` / ``convert``, ``model_size_bytes``,
+  ``save_quantized`` / ``load_quantized``, ``sqnr_db`` / ``layer_sqnr``.
+"""
+
+from __future__ import annotations
+
+from tinytorch.quant.conv import QuantizedConv2d
+from tinytorch.quant.dynamic import (load_quantized, model_size_bytes, quantize_dynamic,
+                                     quantized_layers, save_quantized)
+from tinytorch.quant.functional import (QTensor, dequantize, qrange, quantize_per_channel,
+                                        quantize_per_tensor)
+from tinytorch.quant.linear import QuantizedLinear, quantize_weight
+from tinytorch.quant.observer import (MinMaxObserver, MovingAverageMinMaxObserver,
+                                      PerChannelMinMaxObserver, PercentileObserver,
+                                      calculate_qparams)
+from tinytorch.quant.report import layer_sqnr, sqnr_db
+from tinytorch.quant.static import convert, prepare
+
+__all__ = [
+    "MinMaxObserver", "MovingAverageMinMaxObserver", "PerChannelMinMaxObserver",
+    "PercentileObserver", "QTensor", "QuantizedConv2d", "QuantizedLinear", "calculate_qparams",
+    "convert", "dequantize", "layer_sqnr", "load_quantized", "model_size_bytes", "prepare",
+    "qrange", "quantize_dynamic", "quantize_per_channel", "quantize_per_tensor",
+    "quantize_weight", "quantized_layers", "save_quantized", "sqnr_db",
+]

@@ -1,0 +1,105 @@
+"""Module 17: ``QuantizedConv2d`` -- a convolution as im2col + the int8 GEMM.
+
+The input is quantized (static scale and zero point from calibration), its receptive
+fields are laid out as rows of uint8 codes (im2col; padding is the *zero point*, the
+code of 0.0, not code 0), and one int8 GEMM with the per-channel weight scales and the
+bias in its epilogue produces float32 output channels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinytorch import backends
+from tinytorch.backends.spatial import shapes
+from tinytorch.nn.conv import Conv2d
+from tinytorch.nn.module import Module
+from tinytorch.quant.functional import quantize_per_tensor
+from tinytorch.quant.linear import quantize_weight
+from tinytorch.tensor import Tensor
+
+__all__ = ["QuantizedConv2d"]
+
+
+def _im2col_codes(q: np.ndarray, g: shapes.ConvGeometry, pad_code: int) -> np.ndarray:
+    """q: (N, C, H, W) codes -> (N*OH*OW, C*KH*KW) rows, one receptive field per row."""
+    ph, pw = g.padding
+    if ph or pw:
+        q = np.pad(q, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_code)
+    sn, sc, sh_, sw_ = q.strides
+    (sh, sw), (dh, dw) = g.stride, g.dilation
+    win = np.lib.stride_tricks.as_strided(
+        q, shape=(g.N, g.OH, g.OW, g.C, g.KH, g.KW),
+        strides=(sn, sh * sh_, sw * sw_, sc, dh * sh_, dw * sw_), writeable=False)
+    return np.ascontiguousarray(win).reshape(g.N * g.OH * g.OW, g.C * g.KH * g.KW)
+
+
+class QuantizedConv2d(Module):
+    """Static int8 convolution (groups = 1), float32 in and out, inference only."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, bias: bool = True) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = shapes.pair(kernel_size, "kernel_size")
+        self.stride, self.dilation = shapes.pair(stride, "stride"), shapes.pair(dilation,
+                                                                                "dilation")
+        self.padding = shapes.pair(padding, "padding")
+        K = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        self.register_buffer("weight_int8", np.zeros((out_channels, K), np.int8))
+        self.register_buffer("weight_scale", np.ones(out_channels, np.float32))
+        self.register_buffer("weight_colsum", np.zeros(out_channels, np.int32))
+        self.register_buffer("bias", np.zeros(out_channels, np.float32) if bias else None)
+        self.register_buffer("act_scale", np.ones(1, np.float32))
+        self.register_buffer("act_zero_point", np.zeros(1, np.int32))
+
+    @classmethod
+    def like(cls, conv: Conv2d) -> QuantizedConv2d:
+        """An empty quantized twin of ``conv`` (same hyper-parameters), e.g. to load into."""
+        if not isinstance(conv, Conv2d):
+            raise TypeError(f"expected an nn.Conv2d, got {type(conv).__name__}")
+        if conv.groups != 1 or isinstance(conv.padding, str):
+            raise ValueError("QuantizedConv2d supports groups=1 and numeric padding only, got "
+                             f"groups={conv.groups}, padding={conv.padding!r}")
+        return cls(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                   conv.padding, conv.dilation, conv.bias is not None)
+
+    @classmethod
+    def from_float(cls, conv: Conv2d, act_qparams: tuple[float, int]) -> QuantizedConv2d:
+        """Quantize a trained conv: weights per output channel, input with ``act_qparams``."""
+        q = cls.like(conv)
+        w = conv.weight.data.reshape(conv.out_channels, -1)
+        codes, scale = quantize_weight(w)
+        q.weight_int8.data[...] = codes
+        q.weight_scale.data[...] = scale
+        q.weight_colsum.data[...] = codes.astype(np.int32).sum(axis=1)
+        if conv.bias is not None:
+            q.bias.data[...] = conv.bias.data
+        q.act_scale.data[...] = np.float32(act_qparams[0])
+        q.act_zero_point.data[...] = int(act_qparams[1])
+        return q
+
+    def forward(self, x: Any) -> Tensor:
+        data = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float32)
+        if data.ndim != 4 or data.shape[1] != self.in_channels:
+            raise ValueError(f"QuantizedConv2d({self.in_channels}, {self.out_channels}): "
+                             f"expected input (N, {self.in_channels}, H, W), got shape "
+                             f"{tuple(data.shape)}")
+        w_shape = (self.out_channels, self.in_channels, *self.kernel_size)
+        g = shapes.conv2d_geometry(data.shape, w_shape, self.stride, self.padding,
+                                   self.dilation, "QuantizedConv2d")
+        scale, zp = float(self.act_scale.data[0]), int(self.act_zero_point.data[0])
+        codes = quantize_per_tensor(data, scale, zp, "quint8").int_repr()
+        cols = _im2col_codes(codes, g, zp)
+        bias = None if self.bias is None else self.bias.data
+        y = backends.current().int8_linear(
+            cols, self.act_scale.data, self.act_zero_point.data, self.weight_int8.data,
+            self.weight_scale.data, self.weight_colsum.data, bias, False, "float32", 1.0, 0)
+        return Tensor(np.ascontiguousarray(
+            y.reshape(g.N, g.OH, g.OW, g.F).transpose(0, 3, 1, 2)))
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, activations=static")

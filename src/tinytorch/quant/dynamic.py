@@ -1,0 +1,115 @@
+"""Module 17: quantize a whole model, measure its size, save and load it.
+
+``quantize_dynamic(model, {nn.Linear})`` swaps every ``nn.Linear`` for a
+``QuantizedLinear`` with dynamic activations, as ``torch.ao.quantization.quantize_dynamic``
+does. A quantized model saves in the checkpoint format (``tinytorch.serialization``:
+``.npz`` + JSON, no pickle) together with the list of swapped modules, so
+``load_quantized`` can rebuild it from the float architecture.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+from tinytorch import serialization
+from tinytorch.nn.linear import Linear
+from tinytorch.nn.module import Module
+from tinytorch.quant.linear import QuantizedLinear
+
+__all__ = ["load_quantized", "model_size_bytes", "quantize_dynamic", "quantized_layers",
+           "save_quantized", "swap_modules"]
+
+FORMAT = "tinytorch-quantized-v1"
+
+
+def model_size_bytes(model: Module) -> int:
+    """Bytes of everything the model saves: parameters and persistent buffers."""
+    return int(sum(t.nbytes for t in model.state_dict().values()))
+
+
+def swap_modules(model: Module, make: Any, prefix: str = "") -> None:
+    """Replace (in place) every child ``c`` for which ``make(name, c)`` returns a module."""
+    for name, child in list(model._modules.items()):
+        if child is None:
+            continue
+        full = f"{prefix}{name}"
+        new = make(full, child)
+        if new is not None:  # in place in the registry: Sequential keeps its order
+            model._modules[name] = new
+        else:
+            swap_modules(child, make, full + ".")
+
+
+def quantize_dynamic(model: Module, qconfig_spec: Any = None, per_row: bool = False,
+                     inplace: bool = False) -> Module:
+    """Every module of a type in ``qconfig_spec`` (default ``{nn.Linear}``) becomes its
+    quantized version; returns the model (a copy unless ``inplace``), in eval mode."""
+    spec = {Linear} if qconfig_spec is None else set(qconfig_spec)
+    unsupported = [t for t in spec if t is not Linear]
+    if unsupported:
+        raise ValueError(f"quantize_dynamic supports nn.Linear only, got "
+                         f"{[t.__name__ for t in unsupported]}")
+    target = model if inplace else copy.deepcopy(model)
+    if isinstance(target, Linear):
+        return QuantizedLinear.from_float(target, per_row=per_row).eval()
+
+    def make(name: str, child: Module) -> Module | None:
+        if isinstance(child, Linear):
+            return QuantizedLinear.from_float(child, per_row=per_row)
+        return None
+
+    swap_modules(target, make)
+    return target.eval()
+
+
+def quantized_layers(model: Module) -> dict[str, dict[str, Any]]:
+    """name -> how it was quantized (the structure a checkpoint needs to rebuild)."""
+    from tinytorch.quant.conv import QuantizedConv2d
+
+    found: dict[str, dict[str, Any]] = {}
+    for name, m in model.named_modules():
+        if isinstance(m, QuantizedLinear):
+            found[name] = {"kind": "linear", "dynamic": m.dynamic, "per_row": m.per_row,
+                           "relu": m.relu}
+        elif isinstance(m, QuantizedConv2d):
+            found[name] = {"kind": "conv2d"}
+    return found
+
+
+def save_quantized(model: Module, path: str | os.PathLike, extra: dict | None = None) -> None:
+    """Write a quantized model: its state (int8 codes stay int8) and its layer list."""
+    serialization.save({"format": FORMAT, "layers": quantized_layers(model),
+                        "model": model.state_dict(), "extra": extra or {}}, path)
+
+
+def load_quantized(float_model: Module, path: str | os.PathLike) -> Module:
+    """Rebuild a model saved by ``save_quantized`` on top of its float architecture."""
+    from tinytorch.quant.conv import QuantizedConv2d
+    from tinytorch.nn.conv import Conv2d
+
+    state = serialization.load(path)
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"{os.fspath(path)} is not a quantized TinyTorch checkpoint "
+                         f"(format {FORMAT!r}); save it with tinytorch.quant.save_quantized")
+    layers = state["layers"]
+    model = copy.deepcopy(float_model)
+
+    def make(name: str, child: Module) -> Module | None:
+        spec = layers.get(name)
+        if spec is None:
+            return None
+        if spec["kind"] == "linear" and isinstance(child, Linear):
+            return QuantizedLinear(child.in_features, child.out_features, child.bias is not None,
+                                   spec["dynamic"], spec["per_row"], spec["relu"])
+        if spec["kind"] == "conv2d" and isinstance(child, Conv2d):
+            return QuantizedConv2d.like(child)
+        raise ValueError(f"checkpoint layer {name!r} ({spec['kind']}) does not match the "
+                         f"model's {type(child).__name__}")
+
+    if "" in layers:
+        raise ValueError("a model that is a single quantized layer: rebuild it directly")
+    swap_modules(model, make)
+    model.load_state_dict(state["model"])
+    return model.eval()

@@ -1,0 +1,177 @@
+"""Module 17: the int8 GEMM on every instruction-set path, and the quantized layers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinytorch
+from tinytorch import nn, quant
+from tests.conftest import backend_params, conformance_params
+from tinytorch.backends import available_backends
+from tinytorch.backends.conformance import check_case
+
+NATIVE = "native" in available_backends()
+PATHS = ["scalar", "avx2", "avx_vnni", "avx512_vnni"]
+
+
+@pytest.fixture
+def native_path(request):
+    if not NATIVE:
+        pytest.skip("native backend not built")
+    from tinytorch.backends.quant import native
+
+    if not native.set_qgemm_path(request.param):
+        pytest.skip(f"path {request.param} cannot run on this CPU (compiled, not executed)")
+    yield request.param
+    native.set_qgemm_path("auto")
+
+
+@pytest.mark.parametrize("native_path", PATHS, indirect=True)
+def test_int8_gemm_is_exact_on_every_path(native_path, rng):
+    from tinytorch.backends.quant import native
+
+    shapes = [(1, 1, 1), (1, 1024, 1000), (1, 64, 37), (5, 7, 3), (6, 16, 4), (7, 33, 31),
+              (13, 100, 33), (64, 64, 1025), (300, 70, 513), (256, 96, 2000)]
+    for M, N, K in shapes:
+        for signed in (False, True):
+            a = (rng.integers(-128, 128, (M, K)).astype(np.int8) if signed
+                 else rng.integers(0, 256, (M, K)).astype(np.uint8))
+            w = rng.integers(-128, 128, (N, K)).astype(np.int8)
+            a[: max(1, M // 2)] = -128 if signed else 255  # extreme rows: saturate vpmaddubsw
+            w[: max(1, N // 2)] = -128
+            want = a.astype(np.int64) @ w.astype(np.int64).T
+            got = native.int8_gemm(a, w)
+            assert got.dtype == np.int32
+            np.testing.assert_array_equal(got, want, err_msg=f"{native_path} {M}x{N}x{K}")
+
+
+@pytest.mark.parametrize("native_path", PATHS, indirect=True)
+def test_fused_epilogue_matches_numpy_on_every_path(native_path, rng):
+    from tinytorch.backends.quant import native, numpy_backend
+
+    M, N, K = 37, 45, 1100  # K spans several KC blocks: partial sums, then the epilogue
+    a = rng.integers(0, 256, (M, K)).astype(np.uint8)
+    w = rng.integers(-128, 128, (N, K)).astype(np.int8)
+    args = (a, rng.uniform(1e-3, 1e-2, M).astype(np.float32),
+            rng.integers(0, 256, M).astype(np.int32), w,
+            rng.uniform(1e-3, 1e-2, N).astype(np.float32), w.astype(np.int32).sum(1),
+            rng.standard_normal(N).astype(np.float32))
+    for relu, out, scale, zp in [(False, "float32", 1.0, 0), (True, "float32", 1.0, 0),
+                                 (False, "int8", 0.5, 3), (True, "uint8", 0.25, 10)]:
+        got = native.int8_linear(*args, relu, out, scale, zp)
+        want = numpy_backend.int8_linear(*args, relu, out, scale, zp)
+        if out == "float32":
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-5)
+        else:
+            assert got.dtype == np.dtype(out)
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.skipif(not NATIVE, reason="native backend not built")
+def test_native_dynamic_quantization_equals_observer_plus_quantize(rng):
+    from tinytorch.backends.quant import native
+
+    x = (rng.standard_normal((9, 203)) * 4).astype(np.float32)
+    x[2] = np.abs(x[2])
+    q, scale, zp = native.quantize_rows(x, True, "uint8", False)
+    for r in range(x.shape[0]):
+        obs = quant.MinMaxObserver()
+        obs(x[r])
+        s, z = obs.calculate_qparams()
+        assert scale[r] == s and zp[r] == z
+        ref = quant.quantize_per_tensor(x[r], float(s), int(z), "quint8").int_repr()
+        np.testing.assert_array_equal(q[r], ref)
+
+
+@pytest.mark.skipif(not NATIVE, reason="native backend not built")
+def test_bad_arguments_are_clear_errors():
+    from tinytorch.backends.quant import native
+
+    a = np.zeros((2, 3), np.uint8)
+    with pytest.raises(TypeError, match="int8"):
+        native.int8_gemm(a, np.zeros((2, 3), np.float32))
+    with pytest.raises(ValueError, match="last dimensions"):
+        native.int8_gemm(a, np.zeros((2, 4), np.int8))
+    with pytest.raises(TypeError, match="uint8 or int8"):
+        native.int8_gemm(a.astype(np.int32), np.zeros((2, 3), np.int8))
+    with pytest.raises(ValueError, match="too deep"):
+        native.int8_gemm(np.zeros((1, 70000), np.uint8), np.zeros((1, 70000), np.int8))
+
+
+def _mlp():
+    tinytorch.manual_seed(0)
+    return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "native"])
+def test_quantize_dynamic_tracks_the_float_model(backend, rng):
+    if backend not in available_backends():
+        pytest.skip("native backend not built")
+    model = _mlp()
+    x = tinytorch.tensor(rng.standard_normal((32, 64)).astype(np.float32))
+    with tinytorch.use_backend(backend), tinytorch.no_grad():
+        q = quant.quantize_dynamic(model, {nn.Linear})
+        assert isinstance(q[0], quant.QuantizedLinear) and isinstance(model[0], nn.Linear)
+        y, yq = model(x).data, q(x).data
+    assert quant.sqnr_db(y, yq) > 30
+    # weights 4x smaller; each output channel adds a float32 bias, a scale and a colsum
+    # (12 bytes), which for 64 inputs costs (64 * 4 + 4) / (64 + 12) = 3.4x overall
+    assert model[0].weight.data.nbytes == 4 * q[0].weight_int8.data.nbytes
+    assert quant.model_size_bytes(model) / quant.model_size_bytes(q) > 3.4
+
+
+def test_quantized_linear_is_close_to_torch_dynamic_linear(torch, rng):
+    lin = nn.Linear(256, 64)
+    x = rng.standard_normal((16, 256)).astype(np.float32)
+    ours = quant.QuantizedLinear.from_float(lin)(tinytorch.tensor(x)).data
+    tl = torch.nn.Linear(256, 64)
+    with torch.no_grad():
+        tl.weight.copy_(torch.from_numpy(lin.weight.data))
+        tl.bias.copy_(torch.from_numpy(lin.bias.data))
+        tq = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(tl), {torch.nn.Linear})
+        ref = tq(torch.from_numpy(x)).numpy()
+        exact = tl(torch.from_numpy(x)).numpy()
+    # both approximate the float layer; ours keeps 8 activation bits (PyTorch: 7)
+    assert quant.sqnr_db(exact, ours) >= quant.sqnr_db(exact, ref) - 1.0
+    assert quant.sqnr_db(ours, ref) > 30
+
+
+def test_quantized_model_saves_and_loads(tmp_path, rng):
+    model = _mlp()
+    q = quant.quantize_dynamic(model)
+    path = tmp_path / "q.npz"
+    quant.save_quantized(q, path)
+    back = quant.load_quantized(_mlp(), path)
+    assert back[0].weight_int8.dtype == np.int8
+    x = tinytorch.tensor(rng.standard_normal((4, 64)).astype(np.float32))
+    np.testing.assert_array_equal(back(x).data, q(x).data)
+    with pytest.raises(ValueError, match="not a quantized TinyTorch checkpoint"):
+        tinytorch.serialization.save({"model": model.state_dict()}, tmp_path / "f.npz")
+        quant.load_quantized(_mlp(), tmp_path / "f.npz")
+
+
+def test_static_quantization_of_a_cnn(rng):
+    tinytorch.manual_seed(1)
+    cnn = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3, stride=2),
+                        nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 10))
+    calib = [rng.standard_normal((8, 1, 14, 14)).astype(np.float32) for _ in range(4)]
+    prepared = quant.prepare(cnn)
+    with tinytorch.no_grad():
+        for b in calib:
+            prepared(tinytorch.tensor(b))
+    q = quant.convert(prepared)
+    assert isinstance(q[0], quant.QuantizedConv2d) and isinstance(q[5], quant.QuantizedLinear)
+    x = tinytorch.tensor(rng.standard_normal((5, 1, 14, 14)).astype(np.float32))
+    with tinytorch.no_grad():
+        assert quant.sqnr_db(cnn(x).data, q(x).data) > 25
+        report = quant.layer_sqnr(cnn, q, x)
+    assert set(report) == {"0", "2", "5"} and min(report.values()) > 25
+
+
+@pytest.mark.parametrize("backend_name", backend_params())
+@pytest.mark.parametrize("kernel,case", conformance_params(17))
+def test_int8_kernels_agree_with_the_loop_spec(backend_name, kernel, case):
+    """The conformance cases of this module's kernels on every backend (as Module 15 does
+    for the earlier ones)."""
+    check_case(backend_name, kernel, case)
