@@ -8,12 +8,15 @@ Output is plain ASCII so it survives any terminal encoding.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 #: subcommand modules, in the order ``tinytorch --help`` lists them
-SUBCOMMANDS: tuple[str, ...] = ("doctor", "milestone", "bench",)
+SUBCOMMANDS: tuple[str, ...] = ("doctor", "milestone", "bench", "generate", "profile",
+                               "compress", "course")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,8 +45,25 @@ def _make_output_safe() -> None:
                 pass
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``tinytorch`` console script; returns the exit code."""
+    """Entry point of the ``tinytorch`` console script; returns the exit code.
+
+    Output problems end cleanly: a reader that goes away (``tinytorch doctor | head -1``)
+    ends the command quietly, a full disk (``> /dev/full``) is one line on stderr, and
+    a bad ``$TINYTORCH_BACKEND`` is a message, not a traceback.
+    """
+    from tinytorch.backends import BackendUnavailableError, UnknownBackendError
+
     _make_output_safe()
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -51,10 +71,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # inside the try: a failed write is reported here, not at exit
+        return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141  # what a shell reports for a command killed by SIGPIPE
+    except (UnknownBackendError, BackendUnavailableError) as exc:
+        print(f"tinytorch: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EIO, errno.EPIPE, errno.EBADF):
+            raise
+        _silence_stdout()
+        print(f"tinytorch: cannot write the output ({exc.strerror or exc})", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

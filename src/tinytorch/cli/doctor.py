@@ -16,6 +16,8 @@ import sys
 
 import numpy as np
 
+from tinytorch.utils.machine import numpy_blas
+
 MIN_PYTHON = (3, 10)
 
 
@@ -35,16 +37,6 @@ class Report:
         self.failed += 1
         print(f"[FAIL] {label:<16} {detail}")
         print(f"       {'fix:':<16} {fix}")
-
-
-def numpy_blas() -> str:
-    """Name and version of the BLAS NumPy was built against."""
-    try:
-        config = np.show_config(mode="dicts")
-        blas = config["Build Dependencies"]["blas"]
-        return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
-    except Exception:  # older NumPy: no dict mode
-        return "unknown"
 
 
 def check_python(report: Report) -> None:
@@ -72,15 +64,21 @@ def check_native(report: Report) -> None:
     from tinytorch.backends import BackendUnavailableError, load_backend
 
     try:
-        native = load_backend("native")
+        load_backend("native")
     except BackendUnavailableError as exc:
         report.fail("native build", "missing or broken", str(exc))
         return
-    info = native.build_info()
+    from tinytorch.backends.native_support import build_info
+
+    info = build_info()
     simd = info["simd"] + (" + VNNI" if info["vnni"] else "")
     arch = "-march=native" if info["native_arch"] else "portable"
     threads = f"OpenMP, {info['max_threads']} threads" if info["openmp"] else "no OpenMP, 1 thread"
     report.ok("native build", f"SIMD {simd}, {threads}, {arch}, {info['compiler']}")
+    from tinytorch.utils.machine import describe
+    sgemm = describe().get("native sgemm")
+    if sgemm:
+        report.info("native sgemm", sgemm)
 
 
 def check_backends(report: Report) -> None:
@@ -119,6 +117,9 @@ def check_kernels(report: Report) -> None:
         try:
             mm_ok = np.allclose(backend.matmul(a, b), want_mm, rtol=1e-4, atol=1e-5)
             sm_ok = np.allclose(backend.softmax(x, 1), want_sm, rtol=1e-5, atol=1e-6)
+        except NotImplementedError as exc:  # a student release: an exercise not written yet
+            report.info(f"kernels/{name}", f"not written yet - {exc}")
+            continue
         except Exception as exc:  # report any crash in a kernel as a failed check
             report.fail(f"kernels/{name}", f"raised {type(exc).__name__}: {exc}",
                         "reinstall with `pip install --force-reinstall .` and run the tests")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from tinytorch.milestones import REGISTRY, load
+from tinytorch.backends import BACKEND_NAMES
+from tinytorch.course import curriculum
+from tinytorch.course.progress import milestone_refusal
+from tinytorch.milestones import REGISTRY, load, plot_path_problem
 
 
 def milestone_parser(name: str) -> argparse.ArgumentParser:
@@ -13,10 +17,13 @@ def milestone_parser(name: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"tinytorch milestone {name}", description=f"{info.year}: {info.title}. "
         + (module.__doc__ or "").strip().split("\n\n")[0])
-    parser.add_argument("--backend", choices=("loop", "numpy", "native"), default=None,
+    parser.add_argument("--backend", choices=BACKEND_NAMES, default=None,
                         help="compute backend (default: TINYTORCH_BACKEND, else numpy)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--plot", metavar="PNG", help="also save the curves as a PNG")
+    parser.add_argument("--plot", metavar="PNG",
+                        help="also save the curves as a .png (or .svg, .pdf); needs matplotlib")
+    parser.add_argument("--force", action="store_true",
+                        help="run even if its modules do not grade complete yet (instructors)")
     module.add_arguments(parser)
     return parser
 
@@ -32,8 +39,18 @@ def run(args: argparse.Namespace) -> int:
     if args.name not in REGISTRY:
         print(f"unknown milestone {args.name!r}; available: {', '.join(REGISTRY)}")
         return 2
-    info, module = load(args.name)
     options = milestone_parser(args.name).parse_args(args.options)
+    if options.plot:  # checked now, not after a run of minutes
+        problem = plot_path_problem(options.plot)
+        if problem:
+            print(f"tinytorch milestone {args.name}: {problem}", file=sys.stderr)
+            return 2
+    if not options.force:
+        refusal = milestone_refusal(args.name, curriculum.load())
+        if refusal is not None:
+            print(refusal)
+            return 1
+    info, module = load(args.name)
     if options.backend is not None:
         tinytorch.set_backend(options.backend)
     print(f"=== {info.year}: {info.title} ===")

@@ -19,48 +19,29 @@ import argparse
 import tinytorch as tt
 from tinytorch import nn, optim
 from tinytorch.data import DatasetError
-from tinytorch.milestones import MilestoneResult, positive_int
+from tinytorch.milestones import MilestoneResult, finite_float, positive_int, size_int
 from tinytorch.milestones.common import (
-    Stopwatch,
     add_data_arguments,
     load_image_data,
     missing_data_message,
 )
 from tinytorch.milestones.plotting import ascii_curve, save_png
+from tinytorch.models import lenet, vgg_small
 from tinytorch.training import Trainer
+from tinytorch.utils.benchmark import Stopwatch
 
 #: dataset -> (epochs, target test accuracy, time budget in minutes or None)
 SETTINGS = {"fashion-mnist": (4, 0.90, 15.0), "mnist": (2, 0.98, 15.0),
             "cifar10": (30, 0.75, None)}
 
 
-def lenet(channels: int, size: int, classes: int) -> nn.Module:
-    """Conv(32) -> ReLU -> MaxPool -> Conv(64) -> ReLU -> MaxPool -> FC(128) -> FC(classes)."""
-    flat = 64 * (size // 4) * (size // 4)
-    return nn.Sequential(
-        nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(flat, 128), nn.ReLU(), nn.Dropout(0.25),
-        nn.Linear(128, classes))
-
-
-def vgg_small(channels: int, classes: int) -> nn.Module:
-    """Three conv-BN-ReLU stages (64, 128, 256 channels) with pooling, then global pooling."""
-    def stage(c_in: int, c_out: int) -> list[nn.Module]:
-        return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(),
-                nn.Conv2d(c_out, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(),
-                nn.MaxPool2d(2)]
-    return nn.Sequential(*stage(channels, 64), *stage(64, 128), *stage(128, 256),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, classes))
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser, "fashion-mnist", tuple(SETTINGS))
     parser.add_argument("--epochs", type=positive_int, default=None,
                         help="default depends on --dataset")
-    parser.add_argument("--lr", type=float, default=None,
+    parser.add_argument("--lr", type=finite_float, default=None,
                         help="Adam learning rate (default 1e-3; CIFAR-10: 2e-3 with cosine decay)")
-    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--batch-size", type=size_int, default=64)
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="time budget for the whole run (default: 15 for (Fashion-)MNIST)")
 
@@ -69,6 +50,8 @@ def run(args: argparse.Namespace) -> MilestoneResult:
     epochs, target, budget = SETTINGS[args.dataset]
     epochs = args.epochs or epochs
     target = target if args.target_accuracy is None else args.target_accuracy
+    print(f"target: {target:.1%} test accuracy" + (
+        "" if args.target_accuracy is None else " (from --target-accuracy)"))
     budget = args.max_minutes if args.max_minutes is not None else budget
     cifar = args.dataset == "cifar10"
     clock = Stopwatch()
@@ -86,9 +69,9 @@ def run(args: argparse.Namespace) -> MilestoneResult:
     print(f"{args.dataset}: {len(data.train.dataset)} training images "
           f"({data.channels}x{data.size}x{data.size}); CNN with {n_params:,} parameters")
     trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), scheduler=scheduler)
-    history = trainer.fit(data.train, epochs, val=data.test)
+    history = trainer.fit(data.train, epochs, val=data.test, val_name="test")
     accuracy = history["val_accuracy"][-1]
-    minutes = clock.seconds() / 60
+    minutes = clock.seconds / 60
     curves = {"train loss": history["train_loss"], "test loss": history["val_loss"]}
     print("\n" + ascii_curve(curves, title="loss per epoch"))
     if args.plot:

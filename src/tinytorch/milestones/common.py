@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import time
 from dataclasses import dataclass
 
 import tinytorch as tt
@@ -17,7 +16,7 @@ from tinytorch.data import (
     Subset,
 )
 from tinytorch.data import transforms as T
-from tinytorch.milestones import positive_int
+from tinytorch.milestones import accuracy_target, count
 
 #: dataset -> (class, per-channel mean, per-channel std) of the training images in [0, 1]
 DATASETS = {
@@ -46,10 +45,11 @@ def add_data_arguments(parser: argparse.ArgumentParser, default: str, choices: t
                              "location, or ~/.cache/tinytorch)")
     parser.add_argument("--download", action="store_true",
                         help="download the dataset from its official source if missing")
-    parser.add_argument("--limit", type=positive_int, default=None,
+    parser.add_argument("--limit", type=count(10**9), default=None,
                         help="use only the first N training images (quick runs)")
-    parser.add_argument("--target-accuracy", type=float, default=None,
-                        help="test accuracy the run must reach (default depends on --dataset)")
+    parser.add_argument("--target-accuracy", type=accuracy_target, default=None,
+                        help="test accuracy the run must reach, as a fraction (0.97) or a "
+                             "percentage (97); default depends on --dataset")
 
 
 def load_image_data(args: argparse.Namespace, batch_size: int, augment: bool = False
@@ -80,11 +80,3 @@ def missing_data_message(error: DatasetError) -> str:
     return (f"cannot load the dataset: {error}\n"
             "Point --data-dir at a copy, set TINYTORCH_DATA, or pass --download "
             "(Fashion-MNIST also installs with `apt-get install dataset-fashion-mnist`).")
-
-
-class Stopwatch:
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-
-    def seconds(self) -> float:
-        return time.perf_counter() - self.start

@@ -26,7 +26,9 @@ def ascii_curve(series: dict[str, Sequence[float]], width: int = 60, height: int
             i = min(n - 1, round(col * (n - 1) / max(width - 1, 1))) if n else 0
             if n == 0 or not math.isfinite(ys[i]):
                 continue
-            row = height - 1 - round((ys[i] - low) / span * (height - 1))
+            # measured from the top, like the labels below: a flat series (high == low)
+            # lands on the top row, the one labelled with its value
+            row = round((high - ys[i]) / span * (height - 1))
             grid[row][col] = marker
     lines = [f"{title}"]
     for r, cells in enumerate(grid):

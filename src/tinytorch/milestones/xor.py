@@ -15,14 +15,14 @@ hand (optimizers arrive in Module 07).
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 import tinytorch as tt
 from tinytorch import nn
-from tinytorch.milestones import MilestoneResult, positive_int
+from tinytorch.milestones import MilestoneResult, finite_float, positive_int, size_int
 from tinytorch.milestones.plotting import ascii_curve, save_png
+from tinytorch.utils.benchmark import Stopwatch
 
 XOR_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 XOR_TARGETS = np.array([[0], [1], [1], [0]], dtype=np.float32)
@@ -63,15 +63,15 @@ def two_layer_mlp(seed: int, hidden: int = 8) -> nn.Module:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=positive_int, default=1500, help="gradient-descent steps")
-    parser.add_argument("--lr", type=float, default=0.5)
-    parser.add_argument("--hidden", type=positive_int, default=8, help="hidden units of the MLP")
+    parser.add_argument("--lr", type=finite_float, default=0.5)
+    parser.add_argument("--hidden", type=size_int, default=8, help="hidden units of the MLP")
 
 
 def run(args: argparse.Namespace) -> MilestoneResult:
-    start = time.perf_counter()
+    clock = Stopwatch()
     linear_losses, linear_accuracy = train(single_layer(args.seed), args.steps, args.lr)
     mlp_losses, mlp_accuracy = train(two_layer_mlp(args.seed, args.hidden), args.steps, args.lr)
-    elapsed = time.perf_counter() - start
+    elapsed = clock.seconds
     curves = {"single layer": linear_losses, "2-layer MLP": mlp_losses}
     print(ascii_curve(curves, title="binary cross-entropy on the 4 XOR points"))
     if args.plot:
