@@ -42,10 +42,12 @@
 namespace tinytorch {
 namespace {
 
-// Segments are short (one output row: OW = 32 floats on a CIFAR-sized layer),
-// so the per-segment cost decides im2col's speed: a memcpy/memset call per
-// segment cost ~5 instructions per float copied (callgrind, 32x32 layer).
-// These inline loops move whole vectors and finish with scalars.
+// Segments are short (one output row: OW = 32 floats on a CIFAR-sized layer).
+// These inline loops move whole vectors and finish with scalars, instead of a
+// memcpy/memset call per segment. Measured with callgrind (N=32, 64->64 channels,
+// 32x32, 3x3, one thread): im2col executes the same instruction count either
+// way (112.8M), so this is not a speed-up; im2col is ~25% of the forward's
+// instructions, the GEMM micro-kernels ~62%.
 inline void copy_floats(float* d, const float* s, int64_t n) {
     int64_t i = 0;
     for (; i + simd::VL <= n; i += simd::VL) simd::vstoreu(d + i, simd::vloadu(s + i));
