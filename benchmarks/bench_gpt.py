@@ -5,7 +5,7 @@ vocabulary 73 (the character set of the course's Shakespeare) -- timed for a
 whole step: forward, cross-entropy, backward, AdamW. PyTorch runs the same
 architecture (``tests/_torch_gpt.py``) with our weights, both on 2 threads::
 
-    /work/bin/quiet pytest benchmarks/bench_gpt.py
+    pytest benchmarks/bench_gpt.py
 
 ``extra_info`` holds tokens/s and, on the torch row, ``ours_over_torch``: our
 median step time over torch's (the goal is <= 1.5, ideally 1.3).

@@ -2,7 +2,7 @@
 dynamic-quantized Linear (fbgemm) vs PyTorch's fp32 Linear, in one process with the
 same thread count for everyone::
 
-    /work/bin/quiet pytest benchmarks/bench_quant.py --benchmark-columns=min,median
+    pytest benchmarks/bench_quant.py --benchmark-columns=min,median
 
 GOP/s (2 M N K per call, at the fastest round) is in ``extra_info["gops"]``.
 Contenders per shape (M x K -> N, PyTorch's Linear layout):

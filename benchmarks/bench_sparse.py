@@ -3,7 +3,7 @@
 Two ways to run it, both on the native backend with the same thread count::
 
     # the crossover sweep: one line per density, then the density where CSR starts to win
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /work/bin/quiet python benchmarks/bench_sparse.py
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_sparse.py
     # pytest-benchmark tables (one group per density: native csr, native dense, torch csr)
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE pytest benchmarks/bench_sparse.py
 

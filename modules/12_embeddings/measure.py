@@ -1,6 +1,6 @@
 """Module 12 systems questions, measured: embedding memory, gather vs scatter-add cost.
 
-    /work/bin/quiet python modules/12_embeddings/measure.py
+    python modules/12_embeddings/measure.py
 """
 
 import numpy as np

@@ -1,6 +1,6 @@
 """Module 13 systems questions, measured: attention's O(T^2) memory and time vs T.
 
-    /work/bin/quiet python modules/13_attention/measure.py
+    python modules/13_attention/measure.py
 
 Memory: tracemalloc sees every NumPy allocation, so its peak during one call is what
 that call materialises (the tiled native kernel's per-thread tile buffers live in

@@ -1,7 +1,7 @@
 """Module 14 systems questions, measured: TinyGPT's size, FLOPs, tokens/s, and where the
 time of one training step goes.
 
-    /work/bin/quiet python modules/14_transformers/measure.py [numpy|native]
+    python modules/14_transformers/measure.py [numpy|native]
 
 The step time comes from tinytorch.utils.benchmark; the breakdown from cProfile
 (each function's own time, grouped by what it computes). cProfile adds a little

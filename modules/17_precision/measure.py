@@ -1,7 +1,7 @@
 """Module 17 measurements: int8 vs fp32 -- accuracy, size, speed, and where the error is.
 
-    /work/bin/heavy python modules/17_precision/measure.py --accuracy   # trains 2 small nets
-    /work/bin/quiet python modules/17_precision/measure.py --speed      # timings, 2 threads
+    python modules/17_precision/measure.py --accuracy   # trains 2 small nets
+    python modules/17_precision/measure.py --speed      # timings, 2 threads
 
 Accuracy: an MLP (784-256-10, dynamic int8) and a CNN (two conv stages, static int8 with
 calibration) trained briefly on Fashion-MNIST, test accuracy fp32 vs int8, model sizes.

@@ -1,7 +1,7 @@
 """Module 18 systems questions, measured: how much accuracy survives sparsity, and what
 sparsity buys in bytes, FLOPs and milliseconds.
 
-    /work/bin/heavy python modules/18_compression/measure.py [PNG] [--limit N]
+    python modules/18_compression/measure.py [PNG] [--limit N]
 
 1. Accuracy vs sparsity of LeNet-300-100 on Fashion-MNIST (trained 3 epochs on the
    first ``--limit`` training images, default 20,000): one-shot pruning without
@@ -11,8 +11,8 @@ sparsity buys in bytes, FLOPs and milliseconds.
 2. Bytes and latency of the pruned MLP: dense weights vs CSR (SparseLinear), batch 256.
 3. FLOPs and latency of the LeNet-style CNN before and after ``shrink`` (50% of the
    channels of every hidden layer), batch 256.
-Native backend, 2 threads. Timings are only trustworthy under /work/bin/quiet (or a
-quiet machine); the accuracy part is training and belongs under /work/bin/heavy.
+Native backend, 2 threads. Timings are only trustworthy on an otherwise idle machine;
+the accuracy part trains networks and takes a few minutes.
 """
 
 import argparse
