@@ -11,14 +11,27 @@ import numpy as np
 import pytest
 
 import tinytorch as tt
+from tests.test_03_activations import (
+    ACTIVATIONS,
+    SHAPE,
+    SOFTMAX_SHAPES,
+    _run_both,
+    extreme_inputs,
+    softmax_reference,
+)
+from tests.test_04_layers import MLP, torch_twin
+from tests.test_05_losses import (
+    CASES,
+    HUGE,
+    HUGE_CASES,
+    IDS,
+    W4,
+    _classes,
+    _compare_with_torch,
+    _logits,
+)
 from tinytorch import nn
 from tinytorch.autograd import gradcheck
-from tests.test_03_activations import ACTIVATIONS, SHAPE, _run_both, extreme_inputs
-from tests.test_03_activations import SOFTMAX_SHAPES, softmax_reference
-from tests.test_04_layers import MLP, torch_twin
-from tests.test_05_losses import CASES, HUGE, HUGE_CASES, IDS, W4, _classes, _compare_with_torch
-from tests.test_05_losses import _logits
-
 
 # ---- Module 03: activations ---------------------------------------------------------------
 
@@ -31,7 +44,7 @@ def test_activation_gradients_match_torch(name, fn, rtol, rng, torch):
 
 
 @pytest.mark.parametrize("name,fn,rtol", ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
-def test_gradcheck(name, fn, rtol, rng):
+def test_activation_gradcheck(name, fn, rtol, rng):
     # shift away from 0, where relu's kink would fool a finite difference
     x = rng.standard_normal(SHAPE)
     x = x + np.sign(x) * 0.05
@@ -138,7 +151,7 @@ def test_loss_gradients_match_torch(name, fn, make, target_grad, rng, torch):
 
 
 @pytest.mark.parametrize("name,fn,make,target_grad", CASES, ids=IDS)
-def test_gradcheck(name, fn, make, target_grad, rng):
+def test_loss_gradcheck(name, fn, make, target_grad, rng):
     x, target = make(rng)
     inputs = [tt.tensor(x.astype(np.float64), requires_grad=True)]
     if target_grad:

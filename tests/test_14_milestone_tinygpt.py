@@ -31,7 +31,9 @@ SMALL = ["milestone", "tinygpt", "--quick", "--steps", "6", "--eval-interval", "
 
 @pytest.mark.slow
 def test_quick_milestone_reaches_its_target(capsys):
-    code = main(["milestone", "tinygpt", "--quick", "--backend", "native"])
+    # The learning target is what this test checks; speed is measured, not asserted
+    # (a shared CI machine can take longer than the 2-minute budget of --quick).
+    code = main(["milestone", "tinygpt", "--quick", "--backend", "native", "--max-minutes", "20"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "[PASSED]" in out and "parameters" in out and "MFLOP/token" in out

@@ -13,8 +13,8 @@ import pytest
 
 _native = pytest.importorskip("tinytorch._native")
 
+from tests.conftest import NOT_APPLICABLE  # noqa: E402
 from tinytorch.utils.machine import cache_sizes  # noqa: E402
-
 
 
 def assert_matmul_close(got: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
@@ -53,7 +53,7 @@ def test_blocking_uses_the_caches_the_os_reports():
     sizes = cache_sizes()  # sysfs, the same source the C++ reads first
     b = _native.gemm_blocking()
     if b["source"] != "sysfs" or not sizes:
-        pytest.skip("no sysfs cache information on this machine")
+        pytest.skip(f"{NOT_APPLICABLE} no sysfs cache information on this machine")
     assert b["l1d"] == sizes["L1d"] and b["l2"] == sizes["L2"]
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import tinytorch
+from tests.conftest import NOT_APPLICABLE, backend_params, conformance_params
 from tinytorch import nn, quant
-from tests.conftest import backend_params, conformance_params
 from tinytorch.backends import available_backends
 from tinytorch.backends.conformance import check_case
 
@@ -22,7 +22,8 @@ def native_path(request):
     from tinytorch.backends.quant import native
 
     if not native.set_qgemm_path(request.param):
-        pytest.skip(f"path {request.param} cannot run on this CPU (compiled, not executed)")
+        pytest.skip(f"{NOT_APPLICABLE} path {request.param} cannot run on this CPU "
+                    "(compiled, not executed)")
     yield request.param
     native.set_qgemm_path("auto")
 

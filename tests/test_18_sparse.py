@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import tinytorch as tt
-from tinytorch import nn
 from tests.conftest import backend_params, conformance_params
+from tinytorch import nn
 from tinytorch.backends import load_backend
 from tinytorch.backends.conformance import check_case
 from tinytorch.backends.sparse.cases import csr_from_dense

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from tests.conftest import NOT_APPLICABLE  # noqa: E402
 from tinytorch.backends import available_backends
 from tinytorch.cli import main
 
@@ -52,7 +53,8 @@ def test_a_missing_trace_folder_is_an_error_before_any_work(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-@pytest.mark.skipif("native" in available_backends(), reason="the native build is present")
+@pytest.mark.skipif("native" in available_backends(),
+                    reason=f"{NOT_APPLICABLE} the native build is present")
 def test_an_unavailable_backend_says_so(capsys):
     assert main(["profile", "mlp", "--backend", "native"]) == 1
     assert "native" in capsys.readouterr().err

@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 
 import tinytorch as tt
+from tests.conftest import AVAILABLE_BACKENDS
 from tinytorch import nn, profiler
 from tinytorch.autograd import no_grad
 from tinytorch.profiler import mlperf
 from tinytorch.profiler.mlperf_tasks import Task
 from tinytorch.utils import benchmark as toolkit
 from tinytorch.utils.benchmark import Measurement
-
-from tests.conftest import AVAILABLE_BACKENDS
 
 
 def _toy_task(target: float = 0.99) -> Task:

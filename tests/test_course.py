@@ -197,6 +197,23 @@ def test_grade_complete_only_when_every_test_ran_and_passed(monkeypatch):
     assert both.modules[1].state == "waiting for 01"
 
 
+def test_a_not_applicable_skip_neither_passes_nor_blocks(monkeypatch):
+    ok = {"outcome": "passed", "message": "", "where": ""}
+    na = {"outcome": "skipped", "where": "",
+          "message": f"{grading.NOT_APPLICABLE} path avx512_vnni cannot run on this CPU"}
+    test = "tests/test_01_setup.py::test_x"
+    graded = _grade(monkeypatch, {test: ok, test + "2": na})
+    assert graded.complete and graded.target.state == "complete"
+    assert (graded.target.passed, graded.target.skipped, graded.target.not_applicable) == (1, 0, 1)
+    # only skips: nothing ran, so the module is not complete
+    alone = _grade(monkeypatch, {test: na})
+    assert not alone.complete and alone.target.state == "no tests ran"
+    # the prefix must start the reason: a required skip that merely mentions it still counts
+    other = {"outcome": "skipped", "where": "",
+             "message": f"torch missing ({grading.NOT_APPLICABLE})"}
+    assert not _grade(monkeypatch, {test: ok, test + "2": other}).complete
+
+
 def test_grade_refuses_a_copy_of_tinytorch_and_running_inside_itself(tmp_path, monkeypatch,
                                                                     release01):
     student, _ = release01

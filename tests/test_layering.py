@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import NOT_APPLICABLE
 from tinytorch.course.curriculum import load
 
 TESTS = Path(__file__).parent
@@ -48,7 +49,7 @@ def module_test_files() -> list[tuple[int, Path]]:
 def test_module_tests_need_no_later_module(number, path):
     blocked = sorted(p for p, introduced in INTRODUCED_IN.items() if introduced > number)
     if not blocked:
-        pytest.skip("nothing comes after this module yet")
+        pytest.skip(f"{NOT_APPLICABLE} nothing comes after this module yet")
     args = [str(path), "-q", "-x", "-m", "not slow", "-p", "no:cacheprovider",
             "-p", "no:randomly"]
     code = BLOCKER.format(blocked=blocked, args=args)

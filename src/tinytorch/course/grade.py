@@ -33,6 +33,13 @@ class GradeError(RuntimeError):
     """The grader cannot run (wrong install, not in a checkout, pytest crashed)."""
 
 
+#: A test that cannot apply on this machine (a CPU feature it lacks, a situation that
+#: does not exist here) skips with a reason starting with this text; such a skip is
+#: neither a pass nor a missing requirement. Every other skip (PyTorch or matplotlib
+#: missing, no data) keeps a module from being complete.
+NOT_APPLICABLE = "not applicable here:"
+
+
 @dataclass
 class ModuleResult:
     number: int
@@ -42,6 +49,7 @@ class ModuleResult:
     failed: int = 0
     skipped: int = 0
     not_run: int = 0          # deselected slow tests
+    not_applicable: int = 0   # skips that say "not applicable here:" (see NOT_APPLICABLE)
     errors: list[str] = field(default_factory=list)
     first_failure: dict[str, str] | None = None
     failures: list[dict[str, str]] = field(default_factory=list)
@@ -56,6 +64,7 @@ class ModuleResult:
         return {"number": self.number, "title": self.title, "complete": self.complete,
                 "state": self.state, "passed": self.passed, "failed": self.failed,
                 "skipped": self.skipped, "total": self.total, "slow_not_run": self.not_run,
+                "not_applicable": self.not_applicable,
                 "collection_errors": self.errors, "first_failure": self.first_failure,
                 "failures": self.failures,
                 "tests": self.tests}
@@ -177,6 +186,9 @@ def grade(number: int, curriculum: Curriculum, start: Path | None = None,
             continue
         if outcome == "failed":
             r.failed += 1
+        elif str(entry.get("message", "")).startswith(NOT_APPLICABLE):
+            r.not_applicable += 1  # e.g. a VNNI kernel path on a CPU without VNNI
+            continue
         else:
             r.skipped += 1
         r.failures.append({"test": nodeid, "outcome": outcome, "message": entry["message"],
@@ -229,6 +241,8 @@ def format_report(result: Grade, curriculum: Curriculum) -> str:
         status = "complete" if r.complete else r.state.upper()
         counts = f"{r.passed} passed, {r.failed} failed, {r.skipped} skipped of {r.total}"
         slow = f" (+{r.not_run} slow not run)" if r.not_run else ""
+        if r.not_applicable:
+            slow += f" (+{r.not_applicable} not applicable here)"
         lines.append(f"  {r.number:02d} {r.title:<13} {status:<16} {counts}{slow}")
         if not r.complete and r.first_failure is not None:
             lines.append(f"       first failure: {r.first_failure['test']}")

@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> MilestoneResult:
     passed = converged and test_accuracy >= 0.95
     summary = (f"perceptron converged in {len(mistakes)} epochs, test accuracy "
                f"{test_accuracy:.1%}" if passed else
-               f"perceptron missed its target: " + (
+               "perceptron missed its target: " + (
                    f"not converged in {len(mistakes)} epoch(s) ({mistakes[-1]} training "
                    f"mistakes left), " if not converged else "") +
                f"test accuracy {test_accuracy:.1%} (need >= 95%)")

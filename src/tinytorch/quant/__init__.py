@@ -13,14 +13,28 @@
 from __future__ import annotations
 
 from tinytorch.quant.conv import QuantizedConv2d
-from tinytorch.quant.dynamic import (load_quantized, model_size_bytes, quantize_dynamic,
-                                     quantized_layers, save_quantized)
-from tinytorch.quant.functional import (QTensor, dequantize, qrange, quantize_per_channel,
-                                        quantize_per_tensor)
+from tinytorch.quant.dynamic import (
+                                     load_quantized,
+                                     model_size_bytes,
+                                     quantize_dynamic,
+                                     quantized_layers,
+                                     save_quantized,
+)
+from tinytorch.quant.functional import (
+                                     QTensor,
+                                     dequantize,
+                                     qrange,
+                                     quantize_per_channel,
+                                     quantize_per_tensor,
+)
 from tinytorch.quant.linear import QuantizedLinear, quantize_weight
-from tinytorch.quant.observer import (MinMaxObserver, MovingAverageMinMaxObserver,
-                                      PerChannelMinMaxObserver, PercentileObserver,
-                                      calculate_qparams)
+from tinytorch.quant.observer import (
+                                     MinMaxObserver,
+                                     MovingAverageMinMaxObserver,
+                                     PercentileObserver,
+                                     PerChannelMinMaxObserver,
+                                     calculate_qparams,
+)
 from tinytorch.quant.report import layer_sqnr, sqnr_db
 from tinytorch.quant.static import convert, prepare
 

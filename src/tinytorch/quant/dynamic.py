@@ -86,8 +86,8 @@ def save_quantized(model: Module, path: str | os.PathLike, extra: dict | None = 
 
 def load_quantized(float_model: Module, path: str | os.PathLike) -> Module:
     """Rebuild a model saved by ``save_quantized`` on top of its float architecture."""
-    from tinytorch.quant.conv import QuantizedConv2d
     from tinytorch.nn.conv import Conv2d
+    from tinytorch.quant.conv import QuantizedConv2d
 
     state = serialization.load(path)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
