@@ -26,6 +26,7 @@ from tinytorch.milestones.tinygpt import QUICK as MILESTONE_QUICK
 from tinytorch.milestones.tinygpt import Settings
 from tinytorch.milestones.tinygpt_run import CHECKPOINT_KIND, Run, build_run, restore_run
 from tinytorch.milestones.tinygpt_run import evaluate as val_loss
+from tinytorch.nn.utils import clip_grad_norm_
 from tinytorch.utils.benchmark import Stopwatch, benchmark
 
 __all__ = ["FULL", "QUICK", "GPTWorkload", "prepare_run"]
@@ -78,9 +79,10 @@ class GPTWorkload:
     throughput_unit = "tokens/s"
 
     def __init__(self, run: Run, prompt_len: int = 16, new_tokens: int | None = None,
-                 queries: int = 5, profile_tokens: int = 8, seed: int = 0,
-                 log: Any = print) -> None:
+                 queries: int = 5, profile_tokens: int = 8, seed: int = 0, shrink: float = 0.5,
+                 finetune_steps: int = 100, log: Any = print) -> None:
         self.run, self.log, self.seed = run, log, seed
+        self.shrink, self.finetune_steps = shrink, finetune_steps
         self.model = run.model.eval()
         block = self.model.config.block_size
         self.prompt_len = min(prompt_len, block - 1)
@@ -93,12 +95,35 @@ class GPTWorkload:
     def initial_system(self) -> System:
         return System(self.model, backend="numpy")
 
+    def finetune(self, model: Any, steps: int) -> None:
+        """``steps`` AdamW steps on fresh training batches at a tenth of the peak rate (on
+        the fastest backend: training is not what the ladder measures)."""
+        s = self.run.settings
+        optimizer = model.configure_optimizers(s["weight_decay"], s["lr"] / 10,
+                                               betas=(0.9, 0.99))
+        rng = np.random.default_rng(self.seed + 11)
+        with use_backend(_training_backend()):
+            model.train()
+            for _ in range(steps):
+                x, y = self.run.train_data.random_batch(s["batch_size"], rng)
+                _, loss = model(tt.Tensor(x), tt.Tensor(y))
+                optimizer.zero_grad()
+                loss.backward()
+                clip_grad_norm_(model.parameters(), s["clip"])
+                optimizer.step()
+        model.eval()
+
     def serve(self, system: System) -> Any:
         if system.served is not None:
             return system.served
         model = system.model.eval()
         if system.quantization == "dynamic":
-            model = quant.quantize_dynamic(model)
+            # per-row (per-token) activation scales: a token's int8 codes then depend on that
+            # token alone, so one new row (cached decode) is computed exactly as the same row
+            # inside the whole context (uncached). With one scale per tensor the other
+            # tokens of the context change every token's codes, and the sampled text differs
+            # -- the token-for-token check of the ladder catches it.
+            model = quant.quantize_dynamic(model, per_row=True)
         elif system.quantization != "none":
             raise ValueError(f"TinyGPT: quantization {system.quantization!r} is not supported "
                              "(dynamic int8 is: the activations of a language model vary)")

@@ -101,14 +101,14 @@ def judge(baseline: Measured, measured: Measured, higher_is_better: bool, budget
 
     delta is measured - baseline (positive = higher). A rung is rejected when it loses
     more than ``budget`` of quality (for accuracy a drop, for a loss a rise) or when one
-    of its ``checks`` failed; otherwise accepted."""
+    of its ``checks`` failed; otherwise accepted (losing exactly the budget is allowed)."""
     # BEGIN SOLUTION 20
     delta = measured.quality - baseline.quality
     lost = -delta if higher_is_better else delta
     failed = [name for name, ok in measured.checks.items() if not ok]
     if failed:
         return False, delta, f"check failed: {', '.join(failed)}"
-    if lost > budget:
+    if lost > budget + 1e-12:  # exactly the budget passes (0.9 - 0.89 > 0.01 in binary)
         return False, delta, f"quality lost {lost:.4g} > budget {budget:g}"
     return True, delta, f"quality within budget ({lost:+.4g} lost, budget {budget:g})"
     # END SOLUTION

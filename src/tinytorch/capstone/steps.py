@@ -16,7 +16,7 @@ import numpy as np
 
 import tinytorch as tt
 from tinytorch import compress, nn, optim
-from tinytorch.backends import BackendUnavailableError, available_backends
+from tinytorch.backends import BackendUnavailableError, available_backends, use_backend
 from tinytorch.capstone.ladder import System
 from tinytorch.capstone.registry import register_step
 
@@ -38,7 +38,7 @@ def kv_cache(system: System, workload: Any) -> System:
 
 
 @register_step("int8_dynamic", models=("tinygpt",), order=30,
-               change="int8 weights, dynamic int8 activations (Module 17)")
+               change="int8 weights, dynamic per-token int8 activations (Module 17)")
 def int8_dynamic(system: System, workload: Any) -> System:
     return system.replace(quantization="dynamic")
 
@@ -65,21 +65,42 @@ def shrink(system: System, workload: Any) -> System:
     return system.replace(model=small)
 
 
+@register_step("shrink_mlp", models=("tinygpt",), order=40,
+               change="remove MLP hidden neurons by L1 norm (Module 18) + fine-tune")
+def shrink_mlp(system: System, workload: Any) -> System:
+    """Structured pruning of every block's MLP (E -> 4E -> E): keep the hidden neurons whose
+    rows of ``fc`` have the largest L1 norm, and the matching columns of ``proj``."""
+    model = copy.deepcopy(system.model)
+    for block in model.blocks:
+        fc, proj = block.mlp.fc, block.mlp.proj
+        keep = compress.keep_channels(fc.weight.data, workload.shrink, n=1)
+        new_fc = nn.Linear(fc.in_features, len(keep), bias=fc.bias is not None)
+        new_proj = nn.Linear(len(keep), proj.out_features, bias=proj.bias is not None)
+        new_fc.weight = nn.Parameter(np.ascontiguousarray(fc.weight.data[keep]))
+        new_proj.weight = nn.Parameter(np.ascontiguousarray(proj.weight.data[:, keep]))
+        if fc.bias is not None:
+            new_fc.bias = nn.Parameter(fc.bias.data[keep].copy())
+        if proj.bias is not None:
+            new_proj.bias = nn.Parameter(proj.bias.data.copy())
+        block.mlp.fc, block.mlp.proj = new_fc, new_proj
+    workload.finetune(model, workload.finetune_steps)
+    return system.replace(model=model)
+
+
 @register_step("distill", models=("cnn",), order=50,
                change="a smaller student trained on the teacher's soft targets (18)")
 def distill(system: System, workload: Any) -> System:
     from tinytorch.capstone.cnn import student_like
 
     data, config = workload.data, workload.config
-    teacher_logits = workload.logits(workload.teacher, data.x_train)
     tt.manual_seed(config.seed + 1)
     student = student_like(workload.channels, workload.size, workload.classes)
     loss_fn = compress.DistillationLoss(4.0, 0.9)
     optimizer = optim.Adam(student.parameters(), lr=2e-3)
     rng = np.random.default_rng(config.seed)
-    from tinytorch.backends import use_backend
-
+    # training is not what the ladder measures: it runs on the fastest backend
     with use_backend("native" if "native" in available_backends() else "numpy"):
+        teacher_logits = workload.logits(workload.teacher, data.x_train)
         student.train()
         for _ in range(config.student_epochs):
             order = rng.permutation(len(data.x_train))

@@ -90,7 +90,8 @@ def _workload(args: argparse.Namespace):
     train_text = load_shakespeare("train", root=args.data_dir, download=args.download)
     val_text = load_shakespeare("val", root=args.data_dir, download=args.download)
     run = gpt.prepare_run(settings, train_text, val_text, args.checkpoint)
-    return gpt.GPTWorkload(run, queries=3 if args.quick else 5, seed=args.seed)
+    return gpt.GPTWorkload(run, queries=3 if args.quick else 5, seed=args.seed,
+                           finetune_steps=100 if args.quick else 300)
 
 
 def run(args: argparse.Namespace) -> int:
