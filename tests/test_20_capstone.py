@@ -14,14 +14,22 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tinytorch.capstone import (STEPS, Measured, System, judge, load_plugin, ratios,
-                                register_step, run_ladder, steps_for, unregister_step)
+from tinytorch.capstone import (
+    STEPS,
+    Measured,
+    System,
+    judge,
+    load_plugin,
+    ratios,
+    register_step,
+    run_ladder,
+    steps_for,
+    unregister_step,
+)
 from tinytorch.capstone.ladder import RUN_ID
 from tinytorch.capstone.report import ladder_table, markdown, write_report
 from tinytorch.capstone.submission import SubmissionError, build, targets, validate
 from tinytorch.cli import main
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def measured(quality: float, primary_s: float = 1.0, size: int = 1000, **kw) -> Measured:

@@ -11,10 +11,24 @@
 """
 
 from tinytorch.capstone import steps as _steps  # noqa: F401 (registers the built-in rungs)
-from tinytorch.capstone.ladder import (RUN_ID, Ladder, Measured, Rung, System, judge, ratios,
-                                       run_ladder)
-from tinytorch.capstone.registry import (STEPS, Step, load_plugin, register_step, steps_for,
-                                         unregister_step)
+from tinytorch.capstone.ladder import (
+                                       RUN_ID,
+                                       Ladder,
+                                       Measured,
+                                       Rung,
+                                       System,
+                                       judge,
+                                       ratios,
+                                       run_ladder,
+)
+from tinytorch.capstone.registry import (
+                                       STEPS,
+                                       Step,
+                                       load_plugin,
+                                       register_step,
+                                       steps_for,
+                                       unregister_step,
+)
 from tinytorch.capstone.submission import SubmissionError, validate
 
 __all__ = ["RUN_ID", "STEPS", "Ladder", "Measured", "Rung", "Step", "SubmissionError", "System",

@@ -145,9 +145,11 @@ class CNNWorkload:
             return self.logits(model, x_test, self.config.latency_batch)
 
         with use_backend(system.backend):
-            offline = benchmark(everything, warmup=0, repeats=1, min_time=0.0)
+            # a pass of more than 10 ms is timed once (benchmark's rule for long calls): the
+            # numpy baseline takes minutes over the full test split
+            offline = benchmark(everything, min_time=0.0)
             accuracy = float((offline.result.argmax(axis=1) == y_test).mean())
-            per_batch = benchmark(forward, batch, warmup=2, min_time=0.5)
+            per_batch = benchmark(forward, batch, warmup=1, min_time=0.5)
             stream = single_stream(query, self.config.queries)
             peak = peak_bytes(lambda: forward(batch))
             ops = op_breakdown(lambda: forward(batch))
