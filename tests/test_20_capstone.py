@@ -245,6 +245,8 @@ def test_cli_refuses_a_bad_plugin_and_unknown_steps(capsys):
     assert "cannot import" in capsys.readouterr().err
     assert main(["capstone", "--model", "cnn", "--steps", "warp_drive"]) == 2
     assert "unknown step" in capsys.readouterr().err
+    assert main(["capstone", "--model", "cnn", "--threads", "100000"]) == 2
+    assert "threads" in capsys.readouterr().err
 
 
 # ---- the plug-in point -----------------------------------------------------------------------

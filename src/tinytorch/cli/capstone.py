@@ -52,6 +52,8 @@ def _commands(args: argparse.Namespace) -> list[str]:
         run += ["--steps", args.steps]
     if args.seed:
         run += ["--seed", str(args.seed)]
+    if args.threads is not None:
+        run += ["--threads", str(args.threads)]
     return ['pip install -e ".[data]"', shlex.join(run),
             f"tinytorch capstone validate {shlex.quote(args.out + '/submission.json')}"]
 
@@ -90,7 +92,7 @@ def _workload(args: argparse.Namespace):
     train_text = load_shakespeare("train", root=args.data_dir, download=args.download)
     val_text = load_shakespeare("val", root=args.data_dir, download=args.download)
     run = gpt.prepare_run(settings, train_text, val_text, args.checkpoint)
-    return gpt.GPTWorkload(run, queries=3 if args.quick else 5, seed=args.seed,
+    return gpt.GPTWorkload(run, queries=5, seed=args.seed,
                            finetune_steps=100 if args.quick else 300)
 
 
@@ -110,6 +112,15 @@ def run(args: argparse.Namespace) -> int:
 
     clock = Stopwatch()
     args.out = args.out or f"capstone-{args.model}"
+    if args.threads is not None:
+        from tinytorch.utils.benchmark import set_threads
+
+        try:
+            for note in set_threads(args.threads):
+                print(f"note: {note}")
+        except ValueError as exc:
+            print(f"tinytorch capstone: {exc}", file=sys.stderr)
+            return 2
     only = [s.strip() for s in args.steps.split(",") if s.strip()] if args.steps else None
     try:
         for spec in args.plugin:
@@ -166,6 +177,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", default=None, metavar="A,B,...",
                         help="run only these registered steps (default: all that apply)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads of the native kernels and NumPy's BLAS (default: the "
+                             "native default; 1 on a loaded machine, where a busy core "
+                             "stalls every OpenMP barrier)")
     parser.add_argument("--data-dir", default=None, help="dataset folder (else the defaults)")
     parser.add_argument("--download", action="store_true", help="download missing data")
     parser.set_defaults(func=run)
