@@ -76,6 +76,7 @@ class GPTWorkload:
     higher_is_better = False
     budget = 0.05                # nats/char
     primary_unit = "token"
+    baseline_change = "numpy backend, fp32, uncached generation"
     throughput_unit = "tokens/s"
 
     def __init__(self, run: Run, prompt_len: int = 16, new_tokens: int | None = None,

@@ -169,7 +169,8 @@ def run_ladder(workload: Workload, only: list[str] | None = None, log: Any = pri
     system = workload.initial_system()
     rungs: list[Rung] = []
     log(f"[baseline] {workload.describe().get('baseline', '')}")
-    add_rung(rungs, "baseline", "numpy backend, fp32, no cache", workload.measure(system),
+    change = getattr(workload, "baseline_change", "numpy backend, fp32")
+    add_rung(rungs, "baseline", change, workload.measure(system),
              workload.higher_is_better, workload.budget)
     log("  " + summary_line(rungs[-1], workload))
     steps: list[Step] = steps_for(workload.name, only)
