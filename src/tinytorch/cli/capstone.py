@@ -74,8 +74,12 @@ def _workload(args: argparse.Namespace):
             from tinytorch.models import lenet
 
             if os.path.exists(args.checkpoint):
+                state = serialization.load(args.checkpoint)
+                if not isinstance(state, dict) or state.get("kind") != "tinytorch-capstone-cnn":
+                    raise ValueError(f"{args.checkpoint} is not a capstone CNN checkpoint (one "
+                                     "that `tinytorch capstone --model cnn --checkpoint` wrote)")
                 model = lenet(data.x_train.shape[1], data.x_train.shape[-1], 10)
-                model.load_state_dict(serialization.load(args.checkpoint)["model"])
+                model.load_state_dict(state["model"])
                 print(f"loaded {args.checkpoint}")
         work = cnn.CNNWorkload(data, config, model)
         if args.checkpoint and model is None:
