@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 #: subcommand modules, in the order ``tinytorch --help`` lists them
 SUBCOMMANDS: tuple[str, ...] = ("doctor", "milestone", "bench", "generate", "profile",
-                               "compress", "course")
+                               "compress", "capstone", "course")
 
 
 def build_parser() -> argparse.ArgumentParser:
