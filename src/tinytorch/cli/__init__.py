@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 #: subcommand modules, in the order ``tinytorch --help`` lists them
-SUBCOMMANDS: tuple[str, ...] = ("doctor", "milestone", "bench", "generate", "profile",
+SUBCOMMANDS: tuple[str, ...] = ("doctor", "milestone", "bench", "generate", "quantize", "profile",
                                "compress", "course")
 
 
