@@ -15,8 +15,8 @@ import sys
 from collections.abc import Sequence
 
 #: subcommand modules, in the order ``tinytorch --help`` lists them
-SUBCOMMANDS: tuple[str, ...] = ("doctor", "milestone", "bench", "generate", "profile",
-                               "compress", "capstone", "course")
+SUBCOMMANDS: tuple[str, ...] = ("doctor", "milestone", "bench", "generate", "quantize",
+                               "profile", "compress", "capstone", "course")
 
 
 def build_parser() -> argparse.ArgumentParser:

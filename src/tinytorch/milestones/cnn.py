@@ -21,12 +21,13 @@ from tinytorch import nn, optim
 from tinytorch.data import DatasetError
 from tinytorch.milestones import MilestoneResult, finite_float, positive_int, size_int
 from tinytorch.milestones.common import (
+    add_checkpoint_argument,
     add_data_arguments,
     load_image_data,
     missing_data_message,
 )
 from tinytorch.milestones.plotting import ascii_curve, save_png
-from tinytorch.models import lenet, vgg_small
+from tinytorch.models import lenet, save_model, vgg_small
 from tinytorch.training import Trainer
 from tinytorch.utils.benchmark import Stopwatch
 
@@ -44,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=size_int, default=64)
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="time budget for the whole run (default: 15 for (Fashion-)MNIST)")
+    add_checkpoint_argument(parser)
 
 
 def run(args: argparse.Namespace) -> MilestoneResult:
@@ -81,6 +83,11 @@ def run(args: argparse.Namespace) -> MilestoneResult:
           f"{tt.get_backend()}: {per_epoch:.1f} s per training epoch, {minutes:.1f} min in all.")
     print("Why it mattered: weight sharing and pooling made learning from pixels practical; "
           "LeNet read cheques in US banks, and its descendants won ImageNet in 2012.")
+    if args.checkpoint:
+        save_model(model, args.checkpoint, {"milestone": "cnn", "dataset": args.dataset,
+                                            "test_accuracy": accuracy})
+        print(f"saved the trained model to {args.checkpoint} (`tinytorch quantize "
+              f"--checkpoint {args.checkpoint} --static` makes it int8)")
     in_time = budget is None or minutes <= budget
     passed = accuracy >= target and in_time
     summary = (f"CNN reached {accuracy:.2%} test accuracy on {args.dataset} (target "

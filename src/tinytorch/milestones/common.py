@@ -52,6 +52,12 @@ def add_data_arguments(parser: argparse.ArgumentParser, default: str, choices: t
                              "percentage (97); default depends on --dataset")
 
 
+def add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", metavar="PATH", default=None,
+                        help="save the trained model here (architecture, weights, dataset), "
+                             "e.g. for `tinytorch quantize --checkpoint PATH`")
+
+
 def load_image_data(args: argparse.Namespace, batch_size: int, augment: bool = False
                     ) -> ImageData:
     """Train/test loaders for ``args.dataset``; a missing dataset raises DatasetError."""

@@ -17,11 +17,13 @@ from tinytorch import nn, optim
 from tinytorch.data import DatasetError
 from tinytorch.milestones import MilestoneResult, finite_float, positive_int, size_int
 from tinytorch.milestones.common import (
+    add_checkpoint_argument,
     add_data_arguments,
     load_image_data,
     missing_data_message,
 )
 from tinytorch.milestones.plotting import ascii_curve, save_png
+from tinytorch.models import mlp, save_model
 from tinytorch.training import Trainer
 from tinytorch.utils.benchmark import Stopwatch
 
@@ -35,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="default depends on --dataset")
     parser.add_argument("--lr", type=finite_float, default=0.05)
     parser.add_argument("--batch-size", type=size_int, default=64)
+    add_checkpoint_argument(parser)
 
 
 def run(args: argparse.Namespace) -> MilestoneResult:
@@ -50,8 +53,7 @@ def run(args: argparse.Namespace) -> MilestoneResult:
     except DatasetError as exc:
         return MilestoneResult(False, missing_data_message(exc))
     inputs = data.channels * data.size * data.size
-    model = nn.Sequential(nn.Flatten(), nn.Linear(inputs, hidden), nn.ReLU(),
-                          nn.Linear(hidden, data.classes))
+    model = mlp(inputs, hidden, data.classes)
     optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     trainer = Trainer(model, optimizer, nn.CrossEntropyLoss())
     print(f"{args.dataset}: {len(data.train.dataset)} training images "
@@ -68,6 +70,11 @@ def run(args: argparse.Namespace) -> MilestoneResult:
           f"{tt.get_backend()}; {per_epoch:.1f} s per epoch, {clock.seconds:.0f} s in all.")
     print("Why it mattered: backpropagation made hidden layers trainable - the XOR limit "
           "was gone, and networks began to learn features nobody designed by hand.")
+    if args.checkpoint:
+        save_model(model, args.checkpoint, {"milestone": "mlp", "dataset": args.dataset,
+                                            "test_accuracy": accuracy})
+        print(f"saved the trained model to {args.checkpoint} (`tinytorch quantize "
+              f"--checkpoint {args.checkpoint}` makes it int8)")
     passed = accuracy >= target
     summary = (f"MLP reached {accuracy:.2%} test accuracy on {args.dataset} "
                f"(target {target:.0%})")

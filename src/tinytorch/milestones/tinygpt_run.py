@@ -17,7 +17,7 @@ import numpy as np
 import tinytorch as tt
 from tinytorch import optim
 from tinytorch import random as tt_random
-from tinytorch.models import GPT
+from tinytorch.models import GPT, model_config
 from tinytorch.nn.utils import clip_grad_norm_
 from tinytorch.text import CharTokenizer, TokenDataset
 
@@ -95,7 +95,8 @@ class Run:
     def state_dict(self) -> dict[str, Any]:
         return {
             "kind": CHECKPOINT_KIND, "format": FORMAT,
-            "config": self.model.config_dict(), "settings": dict(self.settings),
+            "config": self.model.config_dict(), "architecture": model_config(self.model),
+            "settings": dict(self.settings),
             "vocabulary": "".join(self.tokenizer.itos),
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "step": self.step,

@@ -8,10 +8,12 @@ stages, then fully connected layers -- with ReLU and max pooling as today;
 from __future__ import annotations
 
 from tinytorch import nn
+from tinytorch.models.registry import architecture
 
 __all__ = ["lenet", "vgg_small"]
 
 
+@architecture("lenet")
 def lenet(channels: int, size: int, classes: int) -> nn.Module:
     """Conv(32) -> ReLU -> MaxPool -> Conv(64) -> ReLU -> MaxPool -> FC(128) -> FC(classes)."""
     flat = 64 * (size // 4) * (size // 4)
@@ -22,6 +24,7 @@ def lenet(channels: int, size: int, classes: int) -> nn.Module:
         nn.Linear(128, classes))
 
 
+@architecture("vgg_small")
 def vgg_small(channels: int, classes: int) -> nn.Module:
     """Three conv-BN-ReLU stages (64, 128, 256 channels) with pooling, then global pooling."""
     def stage(c_in: int, c_out: int) -> list[nn.Module]:

@@ -19,14 +19,22 @@ from tinytorch.nn.module import Module
 from tinytorch.quant.linear import QuantizedLinear
 
 __all__ = ["load_quantized", "model_size_bytes", "quantize_dynamic", "quantized_layers",
-           "save_quantized", "swap_modules"]
+           "rebuild_quantized", "save_quantized", "swap_modules"]
 
 FORMAT = "tinytorch-quantized-v1"
 
 
 def model_size_bytes(model: Module) -> int:
-    """Bytes of everything the model saves: parameters and persistent buffers."""
-    return int(sum(t.nbytes for t in model.state_dict().values()))
+    """Bytes of the model's parameters and persistent buffers, each tensor counted once:
+    a tied weight (TinyGPT's embedding shared with its lm_head) is one array in memory,
+    although the state dict lists it under both names."""
+    seen: set[int] = set()
+    total = 0
+    for _, tensor in model._state_items():
+        if id(tensor) not in seen:
+            seen.add(id(tensor))
+            total += tensor.data.nbytes
+    return int(total)
 
 
 def swap_modules(model: Module, make: Any, prefix: str = "") -> None:
@@ -84,32 +92,45 @@ def save_quantized(model: Module, path: str | os.PathLike, extra: dict | None = 
                         "model": model.state_dict(), "extra": extra or {}}, path)
 
 
-def load_quantized(float_model: Module, path: str | os.PathLike) -> Module:
-    """Rebuild a model saved by ``save_quantized`` on top of its float architecture."""
+def rebuild_quantized(float_model: Module, layers: dict[str, dict[str, Any]]) -> Module:
+    """A copy of ``float_model`` with every layer named in ``layers`` (what
+    ``quantized_layers`` returned) replaced by an empty quantized layer of the same shape,
+    ready for ``load_state_dict`` of the quantized model's state."""
     from tinytorch.nn.conv import Conv2d
     from tinytorch.quant.conv import QuantizedConv2d
 
-    state = serialization.load(path)
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{os.fspath(path)} is not a quantized TinyTorch checkpoint "
-                         f"(format {FORMAT!r}); save it with tinytorch.quant.save_quantized")
-    layers = state["layers"]
+    if "" in layers:
+        raise ValueError("a model that is a single quantized layer: rebuild it directly")
     model = copy.deepcopy(float_model)
+    found: set[str] = set()
 
     def make(name: str, child: Module) -> Module | None:
         spec = layers.get(name)
         if spec is None:
             return None
-        if spec["kind"] == "linear" and isinstance(child, Linear):
+        found.add(name)
+        if spec.get("kind") == "linear" and isinstance(child, Linear):
             return QuantizedLinear(child.in_features, child.out_features, child.bias is not None,
                                    spec["dynamic"], spec["per_row"], spec["relu"])
-        if spec["kind"] == "conv2d" and isinstance(child, Conv2d):
+        if spec.get("kind") == "conv2d" and isinstance(child, Conv2d):
             return QuantizedConv2d.like(child)
-        raise ValueError(f"checkpoint layer {name!r} ({spec['kind']}) does not match the "
+        raise ValueError(f"checkpoint layer {name!r} ({spec.get('kind')}) does not match the "
                          f"model's {type(child).__name__}")
 
-    if "" in layers:
-        raise ValueError("a model that is a single quantized layer: rebuild it directly")
     swap_modules(model, make)
+    missing = sorted(set(layers) - found)
+    if missing:
+        raise ValueError(f"the checkpoint quantized layers the model does not have: "
+                         f"{', '.join(missing)}")
+    return model.eval()
+
+
+def load_quantized(float_model: Module, path: str | os.PathLike) -> Module:
+    """Rebuild a model saved by ``save_quantized`` on top of its float architecture."""
+    state = serialization.load(path)
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"{os.fspath(path)} is not a quantized TinyTorch checkpoint "
+                         f"(format {FORMAT!r}); save it with tinytorch.quant.save_quantized")
+    model = rebuild_quantized(float_model, state["layers"])
     model.load_state_dict(state["model"])
     return model.eval()
