@@ -7,6 +7,7 @@ pre-hook that recomputes ``module.<name> = <name>_orig * <name>_mask``.
 from __future__ import annotations
 
 import numbers
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -46,16 +47,16 @@ def _amount_to_count(amount: Any, size: int) -> int:
 
 
 # ---- the methods --------------------------------------------------------------------------
-class BasePruningMethod:
+class BasePruningMethod(ABC):
     """One way of computing a mask. An instance is also the forward pre-hook that
     recomputes ``module.<name>`` from ``<name>_orig`` and ``<name>_mask``."""
 
     PRUNING_TYPE = "unstructured"   # "unstructured", "structured" or "global"
     _tensor_name: str
 
+    @abstractmethod
     def compute_mask(self, t: np.ndarray, default_mask: np.ndarray) -> np.ndarray:
         """The new mask for importance scores ``t``, given the mask so far (both NumPy)."""
-        raise NotImplementedError(f"{type(self).__name__} does not define compute_mask")
 
     def __call__(self, module: Module, inputs: Any) -> None:
         object.__setattr__(module, self._tensor_name, self.apply_mask(module))

@@ -18,6 +18,7 @@ activation does not stretch the scale for everything else.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -60,7 +61,7 @@ def calculate_qparams(min_val: Any, max_val: Any, dtype: Any, symmetric: bool,
     return scale.astype(np.float32), zp.astype(np.int64)
 
 
-class ObserverBase:
+class ObserverBase(ABC):
     """Call it on every batch (it returns its input unchanged); then ``calculate_qparams()``."""
 
     def __init__(self, dtype: Any = "quint8", qscheme: str = "per_tensor_affine",
@@ -80,9 +81,9 @@ class ObserverBase:
     def _extremes(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return x.min(), x.max()
 
+    @abstractmethod
     def _update(self, lo: np.ndarray, hi: np.ndarray) -> None:
-        raise NotImplementedError(f"{type(self).__name__} must define _update(lo, hi): how a "
-                                  "batch's extremes change min_val and max_val")
+        """How a batch's extremes ``lo``/``hi`` change ``min_val`` and ``max_val``."""
 
     def __call__(self, x: Any) -> Any:
         a = np.asarray(getattr(x, "data", x), dtype=np.float32)
