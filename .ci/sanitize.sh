@@ -59,7 +59,8 @@ if [ "$#" -gt 0 ]; then
   TESTS=("$@")
 else
   TESTS=(tests/test_08_conv_kernels.py tests/test_15_matmul.py tests/test_15_backend_conformance.py
-         tests/test_15_safety.py tests/test_15_fuzz.py tests/test_13_attention.py)
+         tests/test_15_safety.py tests/test_15_fuzz.py tests/test_13_attention.py
+         tests/test_16_kv_cache.py tests/test_17_quantized_layers.py)
 fi
 echo "sanitize: pytest ${TESTS[*]}"
 "$PYTHON" -S -m pytest -q -m "not slow" -p no:cacheprovider "${TESTS[@]}"

@@ -3,7 +3,8 @@
 Two models -- the TinyGPT of the milestone (4 layers, 4 heads, 128 wide, context
 128) and a larger one (6 layers, 6 heads, 384 wide, context 256) -- generate 64,
 256 and block_size new tokens greedily from a one-token prompt, with and without
-a KV cache, on TinyTorch's native backend and in PyTorch running the same
+a KV cache, on TinyTorch's native backend (and cached with the fused decode
+step, ``generate(use_cache=True, fused=True)``) and in PyTorch running the same
 weights with its own preallocated cache (``tests/_torch_gpt.py``); both on 2
 threads, in one process::
 
@@ -53,25 +54,26 @@ def _cases():
     out = []
     for name, config in CONFIGS.items():
         for new in sorted({64, 256, config["block_size"]}):
-            for cached in (True, False):
+            for mode in ("cached", "uncached", "fused"):
                 for lib in ("native", "torch"):
-                    if lib in BENCH_BACKENDS:
-                        mode = "cached" if cached else "uncached"
-                        out.append(pytest.param(name, new, cached, lib,
+                    if lib in BENCH_BACKENDS and not (mode == "fused" and lib == "torch"):
+                        out.append(pytest.param(name, new, mode, lib,
                                                 id=f"{name}-{new}-{mode}-{lib}"))
     return out
 
 
-@pytest.mark.parametrize("name,new_tokens,cached,lib", _cases())
-def test_generation_tokens_per_second(benchmark, name, new_tokens, cached, lib):
+@pytest.mark.parametrize("name,new_tokens,mode,lib", _cases())
+def test_generation_tokens_per_second(benchmark, name, new_tokens, mode, lib):
     set_threads(THREADS)
+    cached, fused = mode != "uncached", mode == "fused"
     ours, theirs = _models(name)
     prompt = np.zeros((1, 1), dtype=np.int64)
     if lib == "native":
         tt.set_backend("native")
 
         def run():
-            return ours.generate(prompt, new_tokens, top_k=1, use_cache=cached).numpy()
+            return ours.generate(prompt, new_tokens, top_k=1, use_cache=cached,
+                                 fused=fused).numpy()
     else:
         import torch
 

@@ -152,5 +152,6 @@ void bind_attention(py::module_& m);
 void bind_activation(py::module_& m);
 void bind_sparse(py::module_& m);
 void bind_quant(py::module_& m);
+void bind_decode(py::module_& m);
 
 }  // namespace tinytorch::bind

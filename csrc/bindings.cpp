@@ -24,4 +24,5 @@ PYBIND11_MODULE(_native, m) {
     tinytorch::bind::bind_activation(m);
     tinytorch::bind::bind_sparse(m);
     tinytorch::bind::bind_quant(m);
+    tinytorch::bind::bind_decode(m);
 }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace tinytorch {
 
@@ -189,6 +190,50 @@ void attention_backward(const float* grad_out, const float* q, const float* k, c
 void decode_attention(const float* q, const float* k_cache, const float* v_cache, int64_t B,
                       int64_t H, int64_t max_len, int64_t length, int64_t d, int64_t dv,
                       float scale, float* out);
+
+// ---- decode.cpp (Module 16): a whole GPT decode step in one call -------------
+// A Linear of the model: fp32 weight w (out, in), or int8 w8 (out, in) with
+// per-output w_scale / w_colsum and dynamic uint8 activations (per row or per
+// tensor), as QuantizedLinear; bias (out,) or nullptr.
+struct DecodeLinear {
+    int64_t in = 0, out = 0;
+    const float* w = nullptr;
+    const int8_t* w8 = nullptr;
+    const float* w_scale = nullptr;
+    const int32_t* w_colsum = nullptr;
+    bool per_row = false;
+    const float* bias = nullptr;
+};
+// One pre-norm TransformerBlock; k_cache, v_cache: (B, H, max_len, E / H), written
+// at the step's position.
+struct DecodeBlock {
+    const float *ln1_w = nullptr, *ln1_b = nullptr, *ln2_w = nullptr, *ln2_b = nullptr;
+    float eps1 = 1e-5f, eps2 = 1e-5f;
+    DecodeLinear qkv, proj, fc, mlp_proj;
+    float* k_cache = nullptr;
+    float* v_cache = nullptr;
+};
+struct DecodeModel {
+    int64_t B = 0, E = 0, H = 0, max_len = 0, block_size = 0, vocab = 0;
+    const float* wte = nullptr;  // (vocab, E)
+    const float* wpe = nullptr;  // (block_size, E)
+    std::vector<DecodeBlock> blocks;
+    const float *lnf_w = nullptr, *lnf_b = nullptr;
+    float eps_f = 1e-5f;
+    DecodeLinear head;           // (vocab, E)
+};
+// Buffers of one step, sized once by reserve() for a model.
+struct DecodeScratch {
+    std::vector<float> x, h, q, att, qkv, f, g, mean, rstd, a_scale;
+    std::vector<uint8_t> codes;
+    std::vector<int32_t> a_zp;
+    void reserve(const DecodeModel& m);
+};
+// logits (B, vocab) of tokens (B,) at position pos (0 <= pos < min(max_len,
+// block_size)); every block's k and v of this position are written into its
+// cache, positions 0..pos are attended to. The caller has checked every shape.
+void gpt_decode_step(const DecodeModel& m, const int64_t* tokens, int64_t pos, float* logits,
+                     DecodeScratch& s);
 
 // ---- activation.cpp (Modules 03, 15) -----------------------------------------
 // x, y, grad, grad_x: n contiguous floats; tanh_form picks GPT-2's approximation.

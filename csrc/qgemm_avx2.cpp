@@ -169,6 +169,14 @@ TT_AVX2 void kernel(int64_t kcp, const void* a_, const void* b_, int32_t* tile) 
 }
 
 
+// (sum of a's lanes, of b's, of c's, of d's): int32 sums of four accumulators
+TT_AVX2 inline __m128i hsum4(__m256i a, __m256i b, __m256i c, __m256i d) {
+    const __m256i ab = _mm256_hadd_epi32(a, b);  // a01 a23 b01 b23 | a45 a67 b45 b67
+    const __m256i cd = _mm256_hadd_epi32(c, d);
+    const __m256i abcd = _mm256_hadd_epi32(ab, cd);  // a0-3 b0-3 c0-3 d0-3 | a4-7 ...
+    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+}
+
 // A few rows (M <= 4: one token, one sample): packing W would cost more than the
 // product (every weight is used M times), so W is read in place, 16 int8 at a
 // time widened with vpmovsxbw, against A widened once (a16: M rows of kp
@@ -194,15 +202,19 @@ TT_AVX2 void gemv_avx2(int64_t M, int64_t K, int64_t kp, const int16_t* a16, con
                     acc[r][c] = _mm256_add_epi32(acc[r][c], _mm256_madd_epi16(av, wv[c]));
             }
         }
-        for (int64_t r = 0; r < M; ++r)
+        for (int64_t r = 0; r < M; ++r) {
+            // the four columns' 8-lane sums at once (three hadds and one add), not a
+            // store and eight scalar adds per column: at K = 128 that reduction was as
+            // long as the multiply loop itself
+            alignas(16) int32_t sums[4];
+            _mm_store_si128(reinterpret_cast<__m128i*>(sums),
+                            hsum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
             for (int64_t c = 0; c < nc; ++c) {
-                alignas(32) int32_t lanes[8];
-                _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), acc[r][c]);
-                int32_t sum = 0;
-                for (int t = 0; t < 8; ++t) sum += lanes[t];
+                int32_t sum = sums[c];
                 for (int64_t k = kv; k < K; ++k) sum += int32_t(a16[r * kp + k]) * w[c][k];
                 tile[r * 16 + c0 + c] = sum;
             }
+        }
     }
 }
 

@@ -178,3 +178,134 @@ def test_decode_attention_kernels_agree_with_the_loop_spec(backend_name, kernel,
     """The conformance cases of this module's kernels on every backend (as Module 15 does
     for the earlier ones)."""
     check_case(backend_name, kernel, case)
+
+
+# ---- the fused decode step (one native call per token) --------------------------------
+
+needs_native = pytest.mark.skipif("native" not in AVAILABLE_BACKENDS,
+                                  reason="the fused decode step runs the native kernels")
+
+
+@needs_native
+@pytest.mark.parametrize("length", [1, 4, BLOCK - 2])
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("sampling", [dict(top_k=1), dict(temperature=1.3, top_k=5)],
+                         ids=["greedy", "top_k"])
+def test_fused_generation_gives_the_same_tokens(length, batch, sampling):
+    # BLOCK - 2 + 12 tokens crosses block_size: the window slides and is refilled
+    model = _model()
+    prompt = _prompt(batch, length)
+    with tt.use_backend("native"):
+        runs = []
+        for kwargs in (dict(use_cache=False), dict(use_cache=True),
+                       dict(use_cache=True, fused=True)):
+            tt.manual_seed(7)
+            runs.append(model.generate(prompt, 12, **sampling, **kwargs).numpy())
+    np.testing.assert_array_equal(runs[2], runs[0])
+    np.testing.assert_array_equal(runs[2], runs[1])
+
+
+@needs_native
+@pytest.mark.parametrize("batch", [1, 2])
+def test_a_fused_step_gives_the_logits_of_the_cached_forward_pass(batch):
+    from tinytorch.kv_cache import FusedDecoder
+
+    model = _model(3).eval()
+    ids = _prompt(batch, BLOCK)
+    with tt.use_backend("native"), tt.no_grad():
+        ref, fused = KVCache.for_model(model, batch), KVCache.for_model(model, batch)
+        model(tt.Tensor(ids[:, :5]), cache=ref)
+        model(tt.Tensor(ids[:, :5]), cache=fused)
+        decoder = FusedDecoder(model, fused)
+        for t in range(5, BLOCK):
+            want = model(tt.Tensor(ids[:, t:t + 1]), cache=ref)[0].numpy()[:, -1]
+            got = decoder(ids[:, t]).numpy()
+            np.testing.assert_array_equal(got, want)  # the same kernels in the same order
+            assert fused.length == ref.length == t + 1
+        for layer_ref, layer_fused in zip(ref.layers, fused.layers, strict=True):
+            np.testing.assert_array_equal(layer_fused.k, layer_ref.k)
+            np.testing.assert_array_equal(layer_fused.v, layer_ref.v)
+
+
+@needs_native
+def test_the_fused_step_refuses_bad_input():
+    from tinytorch.kv_cache import FusedDecoder
+
+    model = _model().eval()
+    with tt.use_backend("native"), tt.no_grad():
+        cache = KVCache.for_model(model, 2)
+        decoder = FusedDecoder(model, cache)
+        with pytest.raises(IndexError, match="token id 29 is out of range for vocab_size 29"):
+            decoder(np.array([0, 29]))
+        with pytest.raises(IndexError, match="token id -1"):
+            decoder(np.array([-1, 0]))
+        with pytest.raises(ValueError, match=r"tokens must have shape \(2,\)"):
+            decoder(np.array([1, 2, 3]))
+        assert cache.length == 0  # a refused step writes nothing
+        for _ in range(BLOCK):
+            decoder(np.array([1, 2]))
+        with pytest.raises(IndexError, match="outside the cache"):
+            decoder(np.array([1, 2]))
+        with pytest.raises(TypeError, match="expected a GPT"):
+            FusedDecoder(tt.nn.Linear(2, 2), cache)
+        with pytest.raises(TypeError, match="must be a KVCache"):
+            FusedDecoder(model, "cache")
+        with pytest.raises(ValueError, match="cannot serve a model"):
+            FusedDecoder(model, KVCache(3, 2, 2, BLOCK, 8))
+        model.train()
+        with pytest.raises(RuntimeError, match="training mode"):
+            FusedDecoder(model, cache)
+        model.eval()
+        model.blocks[1].mlp.gelu = tt.nn.GELU()
+        with pytest.raises(ValueError, match=r"blocks\[1\].mlp uses GELU"):
+            FusedDecoder(model, cache)
+    with tt.use_backend("numpy"):
+        with pytest.raises(RuntimeError, match="set_backend\\('native'\\)"):
+            FusedDecoder(_model().eval(), KVCache.for_model(model, 1))
+    with pytest.raises(ValueError, match="pass use_cache=True"):
+        _model().generate(_prompt(1, 2), 3, fused=True)
+
+
+@needs_native
+def test_the_native_plan_checks_every_array_it_is_given():
+    from tinytorch.backends.native_support import ext
+
+    E, H = 8, 2
+    f = np.zeros
+    lin = lambda o, i: {"weight": f((o, i), np.float32), "bias": None}  # noqa: E731
+    ln = {"weight": np.ones(E, np.float32), "bias": None, "eps": 1e-5}
+    cache = f((1, H, 4, E // H), np.float32)
+
+    def block(**changes):
+        b = {"ln_1": ln, "ln_2": ln, "qkv": lin(3 * E, E), "proj": lin(E, E),
+             "fc": lin(4 * E, E), "mlp_proj": lin(E, 4 * E), "k_cache": cache,
+             "v_cache": cache.copy()}
+        b.update(changes)
+        return b
+
+    wte, wpe = f((5, E), np.float32), f((4, E), np.float32)
+    plan = ext.DecodePlan(wte, wpe, H, [block()], ln, lin(5, E))
+    assert plan.step(np.array([4]), 3).shape == (1, 5)
+    with pytest.raises(ValueError, match=r"blocks\[0\].qkv.weight must have shape \(24, 8\)"):
+        ext.DecodePlan(wte, wpe, H, [block(qkv=lin(3 * E, E + 1))], ln, lin(5, E))
+    with pytest.raises(ValueError, match=r"blocks\[0\].mlp_proj.weight must have shape"):
+        ext.DecodePlan(wte, wpe, H, [block(mlp_proj=lin(E, 3 * E))], ln, lin(5, E))
+    with pytest.raises(TypeError, match="float32"):
+        ext.DecodePlan(wte, wpe, H, [block(proj={"weight": f((E, E)), "bias": None})], ln,
+                       lin(5, E))
+    with pytest.raises(ValueError, match="k_cache must have shape"):
+        ext.DecodePlan(wte, wpe, H, [block(k_cache=f((1, H, 4, 3), np.float32))], ln,
+                       lin(5, E))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        ext.DecodePlan(wte, wpe, H, [block(v_cache=f((1, H, 4, 8), np.float32)[..., ::2])],
+                       ln, lin(5, E))
+    with pytest.raises(KeyError, match="has no 'ln_2'"):
+        b = block()
+        del b["ln_2"]
+        ext.DecodePlan(wte, wpe, H, [b], ln, lin(5, E))
+    with pytest.raises(ValueError, match="divide n_embd"):
+        ext.DecodePlan(wte, wpe, 3, [block()], ln, lin(5, E))
+    with pytest.raises(ValueError, match="eps must be positive"):
+        ext.DecodePlan(wte, wpe, H, [block()], dict(ln, eps=0.0), lin(5, E))
+    with pytest.raises(TypeError, match="int64"):
+        plan.step(np.array([1], np.int32), 0)

@@ -176,3 +176,44 @@ def test_int8_kernels_agree_with_the_loop_spec(backend_name, kernel, case):
     """The conformance cases of this module's kernels on every backend (as Module 15 does
     for the earlier ones)."""
     check_case(backend_name, kernel, case)
+
+
+@pytest.mark.skipif(not NATIVE, reason="native backend not built")
+@pytest.mark.parametrize("per_row", [True, False], ids=["per_row", "per_tensor"])
+def test_fused_decoding_runs_int8_layers_as_quantized_linear_does(per_row):
+    """kv_cache.FusedDecoder (Module 16) on a dynamic int8 GPT: the same logits as the
+    QuantizedLinear path, the same tokens as uncached int8 generation."""
+    from tinytorch.kv_cache import FusedDecoder, KVCache
+    from tinytorch.models import GPT
+
+    tinytorch.manual_seed(0)
+    model = quant.quantize_dynamic(GPT(31, 24, 2, 2, 32).eval(), per_row=per_row)
+    assert isinstance(model.blocks[0].mlp.fc, quant.QuantizedLinear)
+    ids = np.random.default_rng(1).integers(0, 31, (2, 20))
+    with tinytorch.use_backend("native"), tinytorch.no_grad():
+        ref, fused = KVCache.for_model(model, 2), KVCache.for_model(model, 2)
+        model(tinytorch.Tensor(ids[:, :6]), cache=ref)
+        model(tinytorch.Tensor(ids[:, :6]), cache=fused)
+        decoder = FusedDecoder(model, fused)
+        for t in range(6, 20):
+            want = model(tinytorch.Tensor(ids[:, t:t + 1]), cache=ref)[0].numpy()[:, -1]
+            np.testing.assert_array_equal(decoder(ids[:, t]).numpy(), want)
+        tinytorch.manual_seed(5)
+        uncached = model.generate(ids[:1, :4], 30).numpy()
+        tinytorch.manual_seed(5)
+        got = model.generate(ids[:1, :4], 30, use_cache=True, fused=True).numpy()
+    np.testing.assert_array_equal(got, uncached)
+
+
+@pytest.mark.skipif(not NATIVE, reason="native backend not built")
+def test_fused_decoding_refuses_a_static_int8_layer():
+    from tinytorch.kv_cache import FusedDecoder, KVCache
+    from tinytorch.models import GPT
+
+    tinytorch.manual_seed(0)
+    model = GPT(31, 24, 1, 2, 32).eval()
+    model.blocks[0].attn.proj = quant.QuantizedLinear.from_float(
+        model.blocks[0].attn.proj, dynamic=False, act_qparams=(0.1, 128))
+    with tinytorch.use_backend("native"), pytest.raises(ValueError, match=r"blocks\[0\]"
+                                                         r".attn.proj is a static"):
+        FusedDecoder(model, KVCache.for_model(model, 1))

@@ -251,8 +251,8 @@ def test_cli_refuses_a_bad_plugin_and_unknown_steps(capsys):
 
 # ---- the plug-in point -----------------------------------------------------------------------
 def test_builtin_ladders_follow_the_course_order():
-    assert [s.name for s in steps_for("tinygpt")] == ["native", "kv_cache", "int8_dynamic",
-                                                     "shrink_mlp"]
+    assert [s.name for s in steps_for("tinygpt")] == ["native", "kv_cache", "fused_decode",
+                                                     "int8_dynamic", "shrink_mlp"]
     assert [s.name for s in steps_for("cnn")] == ["native", "int8_static", "shrink", "distill"]
 
 
@@ -313,14 +313,18 @@ def test_tiny_gpt_ladder_end_to_end(tmp_path):
                        log=lambda s: None)
     ladder = run_ladder(work, log=lambda s: None)
     by = {r.step: r for r in ladder.rungs}
-    assert list(by) == ["baseline", "native", "kv_cache", "int8_dynamic", "shrink_mlp"]
-    assert by["kv_cache"].measured.checks == {"cached tokens == uncached tokens": True}
-    assert by["kv_cache"].accepted
+    assert list(by) == ["baseline", "native", "kv_cache", "fused_decode", "int8_dynamic",
+                        "shrink_mlp"]
+    for step in ("kv_cache", "fused_decode"):
+        assert by[step].measured.checks == {"cached tokens == uncached tokens": True}
+        assert by[step].accepted
+    assert by["fused_decode"].measured.quality == by["kv_cache"].measured.quality
     # the cache changes how tokens are computed, not what the model predicts
     assert by["kv_cache"].measured.quality == pytest.approx(by["native"].measured.quality,
                                                             abs=1e-4)
     assert by["int8_dynamic"].measured.size_bytes < by["native"].measured.size_bytes
-    # per-token activation scales: the quantized model's cached tokens equal its uncached ones
+    # per-token activation scales: the quantized model's (fused) cached tokens equal its
+    # uncached ones
     assert by["int8_dynamic"].measured.checks == {"cached tokens == uncached tokens": True}
     assert by["shrink_mlp"].measured.size_bytes < by["int8_dynamic"].measured.size_bytes
     doc = build(ladder, work, True, ["x"], 1.0)
@@ -358,3 +362,14 @@ def test_tiny_cnn_ladder_end_to_end(tmp_path):
     write_report(doc, tmp_path)
     validate(json.loads((tmp_path / "submission.json").read_text()))
     assert doc["run_id"] == RUN_ID
+
+
+def test_fused_decode_needs_the_native_cached_system():
+    from tinytorch.capstone.steps import fused_decode
+
+    with pytest.raises(ValueError, match="after the native and kv_cache steps"):
+        fused_decode(System(model=None, backend="native", use_cache=False), None)
+    with pytest.raises(ValueError, match="after the native and kv_cache steps"):
+        fused_decode(System(model=None, backend="numpy", use_cache=True), None)
+    assert fused_decode(System(model=None, backend="native", use_cache=True),
+                        None).fused_decode

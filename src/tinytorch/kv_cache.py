@@ -28,9 +28,10 @@ import numpy as np
 
 from tinytorch import backends
 from tinytorch.autograd import is_grad_enabled
+from tinytorch.nn.module import Module
 from tinytorch.tensor import Tensor
 
-__all__ = ["KVCache", "LayerKVCache"]
+__all__ = ["FusedDecoder", "KVCache", "LayerKVCache"]
 
 
 class LayerKVCache:
@@ -160,3 +161,100 @@ class KVCache:
         n_layer, B, H, max_len, d = self.shape
         return (f"KVCache(n_layer={n_layer}, batch={B}, heads={H}, max_len={max_len}, "
                 f"head_dim={d}, length={self.length}, {self._bytes:,} bytes)")
+
+
+class FusedDecoder(Module):
+    """A GPT's whole decode step -- token + position embedding, every block, ``ln_f``,
+    ``lm_head`` -- as ONE native call (``csrc/decode.cpp``) that writes into ``cache``.
+
+    Why: a cached decode step of a small model is microseconds of arithmetic but ~14
+    kernel calls per block through the Module stack, each wrapped in Python (argument
+    checks, Tensors, reshapes). On TinyGPT that wrapping is most of what a token costs.
+    The fused step calls the same C++ kernels in the same order (so the logits are the
+    unfused path's) with the interpreter gone from between them -- what llama.cpp does.
+
+    ``FusedDecoder(model, cache)`` reads the model's arrays once (a snapshot: build a new
+    one after changing the weights); ``decoder(tokens)`` feeds one token per sequence at
+    position ``cache.length`` and returns the next-token logits (B, vocab). It is a Module
+    so that the profiler shows the fused step as one range. The prompt is
+    prefilled by the ordinary forward pass (``model(idx, cache=cache)``). Needs the native
+    backend; layers are ``nn.Linear`` or dynamic int8 ``QuantizedLinear`` (Module 17).
+    """
+
+    def __init__(self, model: Any, cache: KVCache) -> None:
+        from tinytorch.backends.native_support import ext  # BackendUnavailableError if absent
+
+        super().__init__()
+        if backends.get_backend() != "native":
+            raise RuntimeError(f"FusedDecoder runs the native kernels, but the backend is "
+                               f"{backends.get_backend()!r}: tinytorch.set_backend('native') "
+                               "(or use_cache=True without fused)")
+        if not isinstance(cache, KVCache):
+            raise TypeError(f"FusedDecoder: cache must be a KVCache, got {type(cache).__name__}")
+        config = getattr(model, "config", None)
+        if config is None or not hasattr(model, "blocks"):
+            raise TypeError(f"FusedDecoder: expected a GPT (models.GPT), got "
+                            f"{type(model).__name__}")
+        cache.check_model(config, cache.shape[1])
+        if model.training:
+            raise RuntimeError("FusedDecoder: the model is in training mode (dropout); call "
+                               "model.eval() first")
+        blocks = []
+        for i, block in enumerate(model.blocks):
+            gelu = getattr(block.mlp.gelu, "approximate", None)
+            if gelu != "tanh":
+                raise ValueError(f"FusedDecoder: blocks[{i}].mlp uses GELU(approximate="
+                                 f"{gelu!r}); the fused step implements the tanh form")
+            layer = cache.layers[i]
+            blocks.append({"ln_1": _norm_spec(block.ln_1), "ln_2": _norm_spec(block.ln_2),
+                           "qkv": _linear_spec(block.attn.qkv, f"blocks[{i}].attn.qkv"),
+                           "proj": _linear_spec(block.attn.proj, f"blocks[{i}].attn.proj"),
+                           "fc": _linear_spec(block.mlp.fc, f"blocks[{i}].mlp.fc"),
+                           "mlp_proj": _linear_spec(block.mlp.proj, f"blocks[{i}].mlp.proj"),
+                           "k_cache": layer.k, "v_cache": layer.v})
+        self.cache = cache  # not the model: the decoder must not own its parameters
+        self.plan = ext.DecodePlan(_f32(model.token_embedding.weight.data),
+                                   _f32(model.position_embedding.weight.data), config.n_head,
+                                   blocks, _norm_spec(model.ln_f),
+                                   _linear_spec(model.lm_head, "lm_head"))
+
+    def forward(self, tokens: Any) -> Tensor:
+        """tokens (B,) int ids at position ``cache.length`` -> logits (B, vocab) float32."""
+        data = tokens.data if isinstance(tokens, Tensor) else tokens
+        ids = np.ascontiguousarray(np.asarray(data).reshape(-1), dtype=np.int64)
+        pos = self.cache.length
+        logits = self.plan.step(ids, pos)
+        for layer in self.cache.layers:  # every layer now holds position pos
+            layer.length = pos + 1
+        return Tensor._wrap(logits)
+
+
+def _f32(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def _norm_spec(ln: Any) -> dict[str, Any]:
+    weight = getattr(ln, "weight", None)
+    bias = getattr(ln, "bias", None)
+    return {"weight": None if weight is None else _f32(weight.data),
+            "bias": None if bias is None else _f32(bias.data), "eps": float(ln.eps)}
+
+
+def _linear_spec(layer: Any, name: str) -> dict[str, Any]:
+    """An nn.Linear's fp32 weight, or a dynamic int8 QuantizedLinear's buffers (Module 17;
+    recognised by its buffers, so this module does not import a later one)."""
+    bias = getattr(layer, "bias", None)
+    bias = None if bias is None else _f32(bias.data)
+    if hasattr(layer, "weight_int8"):
+        if not getattr(layer, "dynamic", False) or getattr(layer, "relu", False):
+            raise ValueError(f"FusedDecoder: {name} is a static or fused-ReLU QuantizedLinear; "
+                             "the fused step runs dynamic int8 layers only")
+        return {"weight_int8": np.ascontiguousarray(layer.weight_int8.data, dtype=np.int8),
+                "weight_scale": _f32(layer.weight_scale.data),
+                "weight_colsum": np.ascontiguousarray(layer.colsum(), dtype=np.int32),
+                "per_row": bool(layer.per_row), "bias": bias}
+    weight = getattr(layer, "weight", None)
+    if weight is None or getattr(weight, "ndim", 0) != 2:
+        raise TypeError(f"FusedDecoder: {name} must be an nn.Linear or a QuantizedLinear, got "
+                        f"{type(layer).__name__}")
+    return {"weight": _f32(weight.data), "bias": bias}

@@ -131,12 +131,13 @@ class GPTWorkload:
         object.__setattr__(system, "served", model)
         return model
 
-    def decode(self, model: Any, use_cache: bool, tokens: int | None = None) -> np.ndarray:
+    def decode(self, model: Any, use_cache: bool, tokens: int | None = None,
+               fused: bool = False) -> np.ndarray:
         """One single-stream query: the same seed every time, so every query (and the cached
         and uncached loops) draw the same random numbers."""
         tt.manual_seed(self.seed)
         out = model.generate(tt.Tensor(self.prompt), tokens or self.new_tokens,
-                             temperature=1.0, top_k=None, use_cache=use_cache)
+                             temperature=1.0, top_k=None, use_cache=use_cache, fused=fused)
         return out.data
 
     def measure(self, system: System) -> Measured:
@@ -146,15 +147,16 @@ class GPTWorkload:
         with use_backend(system.backend):
             # a pass of more than 10 ms is timed once (benchmark's rule for long calls)
             offline = benchmark(lambda: val_loss(model, self.batches), min_time=0.0)
-            stream = single_stream(lambda: self.decode(model, system.use_cache), self.queries,
+            cached, fused = system.use_cache, system.fused_decode
+            stream = single_stream(lambda: self.decode(model, cached, fused=fused), self.queries,
                                    warmup=1)
             if system.use_cache:  # the guardrail: a cache may not change a single token
                 uncached = self.decode(model, False)
                 checks["cached tokens == uncached tokens"] = bool(
                     np.array_equal(stream.result, uncached))
             short = self.profile_tokens
-            peak = peak_bytes(lambda: self.decode(model, system.use_cache, short))
-            ops = op_breakdown(lambda: self.decode(model, system.use_cache, short))
+            peak = peak_bytes(lambda: self.decode(model, cached, short, fused))
+            ops = op_breakdown(lambda: self.decode(model, cached, short, fused))
         return Measured(quality=float(offline.result), latency_p50_s=stream.median,
                         latency_p99_s=stream.p99, primary_s=stream.median / self.new_tokens,
                         throughput=scored / offline.median,

@@ -33,7 +33,8 @@ class System:
     """What is being optimized: the float weights and how they are served.
 
     ``model`` holds the (float) weights the steps change; ``quantization`` ("none",
-    "dynamic", "static") and ``use_cache`` say how ``Workload.serve`` turns them into the
+    "dynamic", "static"), ``use_cache`` and ``fused_decode`` (one native call per decode
+    step) say how ``Workload.serve`` turns them into the
     model that is measured, so a later weight-changing step (shrinking) is re-quantized.
     ``served`` caches that model (``Workload.serve`` fills it)."""
 
@@ -41,6 +42,7 @@ class System:
     backend: str = "numpy"
     quantization: str = "none"
     use_cache: bool = False
+    fused_decode: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     served: Any = None
 

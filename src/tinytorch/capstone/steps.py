@@ -1,6 +1,7 @@
 """Module 20: the built-in rungs of the ladder, registered in the order the course met them.
 
-    native (15) -> kv_cache (16, GPT) -> int8 (17: dynamic for GPT, static for the CNN)
+    native (15) -> kv_cache (16, GPT) -> fused_decode (16, GPT)
+        -> int8 (17: dynamic for GPT, static for the CNN)
         -> shrink + fine-tune (18, CNN) -> distill (18, CNN)
 
 Each is a plain function ``(system, workload) -> system``; your own step is one more
@@ -35,6 +36,15 @@ def native(system: System, workload: Any) -> System:
                change="KV cache (Module 16): one new token per decode step")
 def kv_cache(system: System, workload: Any) -> System:
     return system.replace(use_cache=True)
+
+
+@register_step("fused_decode", models=("tinygpt",), order=25,
+               change="the whole decode step as one native call (Module 16: FusedDecoder)")
+def fused_decode(system: System, workload: Any) -> System:
+    if system.backend != "native" or not system.use_cache:
+        raise ValueError("fused_decode runs on the native backend from a KV cache: it comes "
+                         "after the native and kv_cache steps")
+    return system.replace(fused_decode=True)
 
 
 @register_step("int8_dynamic", models=("tinygpt",), order=30,

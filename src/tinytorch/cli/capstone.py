@@ -107,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"tinytorch capstone: unexpected argument {args.file!r} (did you mean "
               "`tinytorch capstone validate FILE`?)", file=sys.stderr)
         return 2
+    from tinytorch.backends import BackendUnavailableError
     from tinytorch.capstone import load_plugin, run_ladder, steps_for
     from tinytorch.capstone.report import ladder_table, write_report
     from tinytorch.capstone.submission import build
@@ -144,7 +145,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"tinytorch capstone: cannot prepare the {args.model} model: {exc}",
               file=sys.stderr)
         return 1
-    ladder = run_ladder(work, only, log=lambda s: print(s, flush=True))
+    try:
+        ladder = run_ladder(work, only, log=lambda s: print(s, flush=True))
+    except (BackendUnavailableError, ValueError) as exc:  # a step that cannot apply here
+        print(f"tinytorch capstone: {exc}", file=sys.stderr)
+        return 1
     doc = build(ladder, work, args.quick, _commands(args), clock.seconds)
     path = write_report(doc, args.out)
     print("\n" + ladder_table(doc) + "\n")

@@ -122,7 +122,8 @@ class GPT(nn.Module):
 
     @no_grad()
     def generate(self, idx: Tensor, max_new_tokens: int, temperature: float = 1.0,
-                 top_k: int | None = None, use_cache: bool = False) -> Tensor:
+                 top_k: int | None = None, use_cache: bool = False, fused: bool = False
+                 ) -> Tensor:
         """Append ``max_new_tokens`` sampled tokens to idx (B, T) -> (B, T + max_new_tokens).
 
         Each step feeds the last ``block_size`` tokens, divides the last position's logits
@@ -137,6 +138,10 @@ class GPT(nn.Module):
         instead of O(T^2) work. Once the context reaches ``block_size`` the window must
         slide, which shifts every position: the cache is then refilled from the last
         ``block_size`` tokens at each step (what the uncached loop computes anyway).
+
+        ``fused`` (with ``use_cache``, native backend): each decode step is one native call
+        through the whole model (``kv_cache.FusedDecoder``) instead of ~14 kernel calls per
+        block wrapped in Python: the same kernels, so the same tokens, less overhead.
         """
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)) \
                 or max_new_tokens < 0:
@@ -148,6 +153,8 @@ class GPT(nn.Module):
         if top_k is not None and (isinstance(top_k, bool) or not isinstance(
                 top_k, (int, np.integer)) or top_k < 1):
             raise ValueError(f"generate: top_k must be None or an int >= 1, got {top_k!r}")
+        if fused and not use_cache:
+            raise ValueError("generate: fused=True decodes from a KV cache; pass use_cache=True")
         idx = idx if isinstance(idx, Tensor) else Tensor(np.asarray(idx, dtype=np.int64))
         if idx.ndim != 2 or idx.shape[1] == 0:
             raise ValueError(f"generate: idx must be (B, T) token ids with T >= 1, got shape "
@@ -155,6 +162,8 @@ class GPT(nn.Module):
         was_training = self.training
         self.eval()
         try:
+            if fused:
+                return self._generate_fused(idx.data, max_new_tokens, temperature, top_k)
             if use_cache:
                 return self._generate_cached(idx.data, max_new_tokens, temperature, top_k)
             # BEGIN SOLUTION 14
@@ -186,6 +195,28 @@ class GPT(nn.Module):
             tokens = np.concatenate([tokens, choice[:, None].astype(tokens.dtype)], axis=1)
             step_input = tokens[:, -1:]
         # END SOLUTION
+        return Tensor(tokens)
+
+    def _generate_fused(self, tokens: np.ndarray, max_new_tokens: int, temperature: float,
+                        top_k: int | None) -> Tensor:
+        """generate(use_cache=True, fused=True): the cached loop with every decode step as
+        one native call; the prompt (and a refill once the window slides) is prefilled by
+        the ordinary forward pass into the same cache."""
+        from tinytorch.kv_cache import FusedDecoder, KVCache  # Module 16
+
+        block = self.config.block_size
+        cache = KVCache.for_model(self, batch_size=len(tokens))
+        decoder = FusedDecoder(self, cache)
+        logits = None
+        for i in range(max_new_tokens):
+            if logits is None:  # prefill the prompt, or refill once the window slid
+                cache.reset()
+                out, _ = self(Tensor(tokens[:, -block:]), cache=cache)
+                logits = out.data[:, -1, :]
+            choice = _sample(logits, temperature, top_k)
+            tokens = np.concatenate([tokens, choice[:, None].astype(tokens.dtype)], axis=1)
+            if i + 1 < max_new_tokens:  # the next position, unless the window is full
+                logits = decoder(tokens[:, -1]).data if cache.length < block else None
         return Tensor(tokens)
 
     # ---- bookkeeping -------------------------------------------------------------------
