@@ -187,8 +187,10 @@ def test_fused_decoding_runs_int8_layers_as_quantized_linear_does(per_row):
     from tinytorch.models import GPT
 
     tinytorch.manual_seed(0)
-    model = quant.quantize_dynamic(GPT(31, 24, 2, 2, 32).eval(), per_row=per_row)
+    model = quant.quantize_dynamic(GPT(31, 24, 2, 2, 32).eval(), {nn.Linear, nn.Embedding},
+                                   per_row=per_row)
     assert isinstance(model.blocks[0].mlp.fc, quant.QuantizedLinear)
+    assert isinstance(model.token_embedding, quant.QuantizedEmbedding)
     ids = np.random.default_rng(1).integers(0, 31, (2, 20))
     with tinytorch.use_backend("native"), tinytorch.no_grad():
         ref, fused = KVCache.for_model(model, 2), KVCache.for_model(model, 2)
@@ -217,3 +219,59 @@ def test_fused_decoding_refuses_a_static_int8_layer():
     with tinytorch.use_backend("native"), pytest.raises(ValueError, match=r"blocks\[0\]"
                                                          r".attn.proj is a static"):
         FusedDecoder(model, KVCache.for_model(model, 1))
+
+
+# ---- int8 embeddings ---------------------------------------------------------------------
+def test_quantized_embedding_returns_its_dequantized_rows(rng):
+    emb = nn.Embedding(50, 12)
+    q = quant.QuantizedEmbedding.from_float(emb)
+    codes, scale = quant.quantize_weight(emb.weight.data)
+    np.testing.assert_array_equal(q.weight_int8.data, codes)
+    table = q.dequantized_weight()
+    assert table.dtype == np.float32
+    # symmetric per row: every value within half a step of its float
+    # (the largest value of a row sits at 127.5 steps and clamps to 127: exactly half a step)
+    assert np.all(np.abs(table - emb.weight.data) <= q.weight_scale.data[:, None] * 0.50001)
+    ids = rng.integers(0, 50, (3, 7))
+    out = q(tinytorch.Tensor(ids)).numpy()
+    assert out.shape == (3, 7, 12)
+    np.testing.assert_array_equal(out, table[ids])
+    with pytest.raises(IndexError, match="index 50 is out of range for a table of 50"):
+        q(np.array([0, 50]))
+    with pytest.raises(TypeError, match="integer"):
+        q(np.array([0.5]))
+    with pytest.raises(TypeError, match="expects an nn.Embedding"):
+        quant.QuantizedEmbedding.from_float(nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="supports nn.Linear and nn.Embedding"):
+        quant.quantize_dynamic(emb, {nn.Conv2d})
+
+
+def test_a_tied_embedding_and_lm_head_share_one_int8_table(tmp_path):
+    from tinytorch.models import GPT, load_model, save_model
+
+    tinytorch.manual_seed(0)
+    model = GPT(31, 16, 1, 2, 32).eval()
+    q = quant.quantize_dynamic(model, {nn.Linear, nn.Embedding})
+    assert q.lm_head.weight_int8 is q.token_embedding.weight_int8
+    assert q.lm_head.weight_scale is q.token_embedding.weight_scale
+    assert not isinstance(q.position_embedding, nn.Embedding)
+    linear_only = quant.quantize_dynamic(model, {nn.Linear})
+    table = 31 * 32 + 31 * 4  # int8 codes + float32 scales of the shared table, once
+    fp32_tables = (31 + 16) * 32 * 4
+    assert quant.model_size_bytes(q) == (quant.model_size_bytes(linear_only) - fp32_tables
+                                         + 16 * 32 + 16 * 4 + table - 31 * 32 - 31 * 4)
+    ids = np.random.default_rng(0).integers(0, 31, (2, 16))
+    with tinytorch.no_grad():
+        want = q(tinytorch.Tensor(ids))[0].numpy()
+        ref = model(tinytorch.Tensor(ids))[0].numpy()
+    assert np.abs(want - ref).max() < 0.05 * np.abs(ref).max()
+    for save, load in ((lambda m, p: quant.save_quantized(m, p),
+                        lambda p: quant.load_quantized(GPT(31, 16, 1, 2, 32), p)),
+                       (lambda m, p: save_model(m, p), lambda p: load_model(p)[0])):
+        path = tmp_path / "gpt.int8.npz"
+        save(q, path)
+        back = load(path)
+        assert back.lm_head.weight_int8 is back.token_embedding.weight_int8  # tied again
+        assert quant.model_size_bytes(back) == quant.model_size_bytes(q)
+        with tinytorch.no_grad():
+            np.testing.assert_array_equal(back(tinytorch.Tensor(ids))[0].numpy(), want)

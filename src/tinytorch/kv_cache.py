@@ -213,8 +213,8 @@ class FusedDecoder(Module):
                            "mlp_proj": _linear_spec(block.mlp.proj, f"blocks[{i}].mlp.proj"),
                            "k_cache": layer.k, "v_cache": layer.v})
         self.cache = cache  # not the model: the decoder must not own its parameters
-        self.plan = ext.DecodePlan(_f32(model.token_embedding.weight.data),
-                                   _f32(model.position_embedding.weight.data), config.n_head,
+        self.plan = ext.DecodePlan(_table(model.token_embedding),
+                                   _table(model.position_embedding), config.n_head,
                                    blocks, _norm_spec(model.ln_f),
                                    _linear_spec(model.lm_head, "lm_head"))
 
@@ -231,6 +231,14 @@ class FusedDecoder(Module):
 
 def _f32(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def _table(embedding: Any) -> np.ndarray:
+    """An embedding's rows in float32: an nn.Embedding's weight, or an int8
+    QuantizedEmbedding's table dequantized once (Module 17; the rows its lookup returns)."""
+    if hasattr(embedding, "dequantized_weight"):
+        return _f32(embedding.dequantized_weight())
+    return _f32(embedding.weight.data)
 
 
 def _norm_spec(ln: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 import tinytorch as tt
-from tinytorch import quant, serialization
+from tinytorch import nn, quant, serialization
 from tinytorch.backends import available_backends, use_backend
 from tinytorch.capstone.ladder import Measured, System
 from tinytorch.capstone.measure import op_breakdown, peak_bytes, single_stream
@@ -124,7 +124,8 @@ class GPTWorkload:
             # inside the whole context (uncached). With one scale per tensor the other
             # tokens of the context change every token's codes, and the sampled text differs
             # -- the token-for-token check of the ladder catches it.
-            model = quant.quantize_dynamic(model, per_row=True)
+            # the embeddings too (int8 rows; the tied lm_head shares their codes)
+            model = quant.quantize_dynamic(model, {nn.Linear, nn.Embedding}, per_row=True)
         elif system.quantization != "none":
             raise ValueError(f"TinyGPT: quantization {system.quantization!r} is not supported "
                              "(dynamic int8 is: the activations of a language model vary)")

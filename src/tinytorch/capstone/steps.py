@@ -48,7 +48,7 @@ def fused_decode(system: System, workload: Any) -> System:
 
 
 @register_step("int8_dynamic", models=("tinygpt",), order=30,
-               change="int8 weights, dynamic per-token int8 activations (Module 17)")
+               change="int8 weights (Linear, Embedding), dynamic per-token int8 activations (17)")
 def int8_dynamic(system: System, workload: Any) -> System:
     return system.replace(quantization="dynamic")
 

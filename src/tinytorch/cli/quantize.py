@@ -1,7 +1,7 @@
 """``tinytorch quantize --checkpoint PATH``: make a trained model int8, measure what it costs.
 
     tinytorch milestone mlp --dataset fashion-mnist --checkpoint mlp.npz
-    tinytorch quantize --checkpoint mlp.npz                  # dynamic: Linear weights int8
+    tinytorch quantize --checkpoint mlp.npz                  # dynamic: Linear (+ Embedding) int8
     tinytorch milestone cnn --checkpoint cnn.npz
     tinytorch quantize --checkpoint cnn.npz --static         # Linear + Conv2d, calibrated
     tinytorch milestone tinygpt --checkpoint gpt.npz
@@ -152,7 +152,7 @@ def _quantize(model: Any, task: Task, args: argparse.Namespace) -> Any:
     from tinytorch import nn, quant
 
     if not args.static:
-        return quant.quantize_dynamic(model, {nn.Linear})
+        return quant.quantize_dynamic(model, {nn.Linear, nn.Embedding})
     prepared = quant.prepare(model)
     with tt.no_grad():
         for x in task.calibration(args.calibration_batches):
@@ -228,7 +228,8 @@ def _run(args: argparse.Namespace) -> int:
     task = (_language_task if isinstance(model, GPT) else _image_task)(model, state, args)
     mode = (f"static (Linear + Conv2d, {args.calibration_batches} calibration batches of "
             "training data)" if args.static else "dynamic (Linear weights int8 per output "
-                                                 "channel, activations per batch)")
+                                                 "channel, activations per batch; Embedding "
+                                                 "rows int8)")
     print(f"model: {arch} from {args.checkpoint}; backend {tt.get_backend()}")
     print(f"data: {task.description}")
     print(f"quantization: {mode}", flush=True)
@@ -303,7 +304,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "--checkpoint PATH`")
     parser.add_argument("--static", action="store_true",
                         help="static post-training quantization of Linear and Conv2d, "
-                             "calibrated on training batches (default: dynamic, Linear only)")
+                             "calibrated on training batches (default: dynamic, Linear and "
+                             "Embedding weights)")
     parser.add_argument("--calibration-batches", type=positive_int, default=None, metavar="N",
                         help="training batches to calibrate on (with --static; default 32)")
     parser.add_argument("--out", metavar="PATH", default=None,

@@ -5,7 +5,7 @@
 * ``observer``: ``MinMaxObserver``, ``MovingAverageMinMaxObserver``,
   ``PerChannelMinMaxObserver``, ``PercentileObserver``;
 * ``QuantizedLinear`` / ``QuantizedConv2d``: int8 weights, int8 GEMM with int32
-  accumulation (``backends/quant``), fused epilogue;
+  accumulation (``backends/quant``), fused epilogue; ``QuantizedEmbedding``: int8 rows;
 * ``quantize_dynamic``, static ``prepare`` / ``convert``, ``model_size_bytes``,
   ``save_quantized`` / ``load_quantized``, ``sqnr_db`` / ``layer_sqnr``.
 """
@@ -20,6 +20,7 @@ from tinytorch.quant.dynamic import (
                                      quantized_layers,
                                      save_quantized,
 )
+from tinytorch.quant.embedding import QuantizedEmbedding
 from tinytorch.quant.functional import (
                                      QTensor,
                                      dequantize,
@@ -40,7 +41,8 @@ from tinytorch.quant.static import convert, prepare
 
 __all__ = [
     "MinMaxObserver", "MovingAverageMinMaxObserver", "PerChannelMinMaxObserver",
-    "PercentileObserver", "QTensor", "QuantizedConv2d", "QuantizedLinear", "calculate_qparams",
+    "PercentileObserver", "QTensor", "QuantizedConv2d", "QuantizedEmbedding", "QuantizedLinear",
+    "calculate_qparams",
     "convert", "dequantize", "layer_sqnr", "load_quantized", "model_size_bytes", "prepare",
     "qrange", "quantize_dynamic", "quantize_per_channel", "quantize_per_tensor",
     "quantize_weight", "quantized_layers", "save_quantized", "sqnr_db",

@@ -2,9 +2,11 @@
 
 ``quantize_dynamic(model, {nn.Linear})`` swaps every ``nn.Linear`` for a
 ``QuantizedLinear`` with dynamic activations, as ``torch.ao.quantization.quantize_dynamic``
-does. A quantized model saves in the checkpoint format (``tinytorch.serialization``:
-``.npz`` + JSON, no pickle) together with the list of swapped modules, so
-``load_quantized`` can rebuild it from the float architecture.
+does; with ``nn.Embedding`` in the set, every embedding becomes a ``QuantizedEmbedding``
+(int8 rows), and a weight two layers share stays one int8 buffer. A quantized model
+saves in the checkpoint format (``tinytorch.serialization``: ``.npz`` + JSON, no pickle)
+together with the list of swapped modules, so ``load_quantized`` can rebuild it from the
+float architecture.
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ import copy
 import os
 from typing import Any
 
+import numpy as np
+
 from tinytorch import serialization
+from tinytorch.nn.embedding import Embedding
 from tinytorch.nn.linear import Linear
 from tinytorch.nn.module import Module
+from tinytorch.quant.embedding import QuantizedEmbedding
 from tinytorch.quant.linear import QuantizedLinear
 
 __all__ = ["load_quantized", "model_size_bytes", "quantize_dynamic", "quantized_layers",
@@ -50,23 +56,48 @@ def swap_modules(model: Module, make: Any, prefix: str = "") -> None:
             swap_modules(child, make, full + ".")
 
 
+def _tie(quantized: Module, weight: Any, shared: dict[int, Module]) -> None:
+    """The first quantized layer made from ``weight`` keeps its int8 codes and scales; a
+    later one made from the same (tied) weight uses those very buffers, so the model holds
+    them once (``model_size_bytes``) and a loaded checkpoint fills both at once."""
+    first = shared.setdefault(id(weight), quantized)
+    if first is quantized:
+        return
+    for name in ("weight_int8", "weight_scale"):
+        if first._buffers[name].shape != quantized._buffers[name].shape:
+            return
+        quantized._buffers[name] = first._buffers[name]
+
+
 def quantize_dynamic(model: Module, qconfig_spec: Any = None, per_row: bool = False,
                      inplace: bool = False) -> Module:
-    """Every module of a type in ``qconfig_spec`` (default ``{nn.Linear}``) becomes its
-    quantized version; returns the model (a copy unless ``inplace``), in eval mode."""
+    """Every module of a type in ``qconfig_spec`` (default ``{nn.Linear}``; ``nn.Embedding``
+    may be added) becomes its quantized version; returns the model (a copy unless
+    ``inplace``), in eval mode."""
     spec = {Linear} if qconfig_spec is None else set(qconfig_spec)
-    unsupported = [t for t in spec if t is not Linear]
+    unsupported = [t for t in spec if t not in (Linear, Embedding)]
     if unsupported:
-        raise ValueError(f"quantize_dynamic supports nn.Linear only, got "
-                         f"{[t.__name__ for t in unsupported]}")
+        raise ValueError(f"quantize_dynamic supports nn.Linear and nn.Embedding, got "
+                         f"{[getattr(t, '__name__', t) for t in unsupported]}")
     target = model if inplace else copy.deepcopy(model)
-    if isinstance(target, Linear):
+    if isinstance(target, Linear) and Linear in spec:
         return QuantizedLinear.from_float(target, per_row=per_row).eval()
+    if isinstance(target, Embedding) and Embedding in spec:
+        return QuantizedEmbedding.from_float(target).eval()
+    shared: dict[int, Module] = {}
 
     def make(name: str, child: Module) -> Module | None:
-        if isinstance(child, Linear):
-            return QuantizedLinear.from_float(child, per_row=per_row)
-        return None
+        if isinstance(child, Linear) and Linear in spec:
+            q: Module = QuantizedLinear.from_float(child, per_row=per_row)
+        elif isinstance(child, Embedding) and Embedding in spec:
+            q = QuantizedEmbedding.from_float(child)
+        else:
+            return None
+        first = shared.get(id(child.weight))
+        if first is None or np.array_equal(first._buffers["weight_int8"].data,
+                                           q._buffers["weight_int8"].data):
+            _tie(q, child.weight, shared)
+        return q
 
     swap_modules(target, make)
     return target.eval()
@@ -83,6 +114,8 @@ def quantized_layers(model: Module) -> dict[str, dict[str, Any]]:
                            "relu": m.relu}
         elif isinstance(m, QuantizedConv2d):
             found[name] = {"kind": "conv2d"}
+        elif isinstance(m, QuantizedEmbedding):
+            found[name] = {"kind": "embedding"}
     return found
 
 
@@ -103,6 +136,7 @@ def rebuild_quantized(float_model: Module, layers: dict[str, dict[str, Any]]) ->
         raise ValueError("a model that is a single quantized layer: rebuild it directly")
     model = copy.deepcopy(float_model)
     found: set[str] = set()
+    shared: dict[int, Module] = {}
 
     def make(name: str, child: Module) -> Module | None:
         spec = layers.get(name)
@@ -110,8 +144,15 @@ def rebuild_quantized(float_model: Module, layers: dict[str, dict[str, Any]]) ->
             return None
         found.add(name)
         if spec.get("kind") == "linear" and isinstance(child, Linear):
-            return QuantizedLinear(child.in_features, child.out_features, child.bias is not None,
-                                   spec["dynamic"], spec["per_row"], spec["relu"])
+            q: Module = QuantizedLinear(child.in_features, child.out_features,
+                                        child.bias is not None, spec["dynamic"],
+                                        spec["per_row"], spec["relu"])
+            _tie(q, child.weight, shared)  # tied in the float model: one buffer again
+            return q
+        if spec.get("kind") == "embedding" and isinstance(child, Embedding):
+            q = QuantizedEmbedding(child.num_embeddings, child.embedding_dim, child.padding_idx)
+            _tie(q, child.weight, shared)
+            return q
         if spec.get("kind") == "conv2d" and isinstance(child, Conv2d):
             return QuantizedConv2d.like(child)
         raise ValueError(f"checkpoint layer {name!r} ({spec.get('kind')}) does not match the "
