@@ -190,6 +190,7 @@ private:
             keep_.push_back(c);
             L.w_colsum = static_cast<const int32_t*>(c.data());
             L.per_row = item(d, "per_row", at).cast<bool>();
+            L.reduce_range = d.contains("reduce_range") && d["reduce_range"].cast<bool>();
         } else {
             L.w = float_data(w);
         }

@@ -31,7 +31,8 @@ void linear(const DecodeLinear& L, const float* x, int64_t M, float* y, DecodeSc
     } else {
         float* scale = s.a_scale.data();
         int32_t* zp = s.a_zp.data();
-        quantize_dynamic_rows(x, M, L.in, L.per_row, false, false, s.codes.data(), scale, zp);
+        quantize_dynamic_rows(x, M, L.in, L.per_row, false, L.reduce_range, s.codes.data(), scale,
+                              zp);
         if (!L.per_row) {  // one scale for the tensor: every row uses it
             std::fill(scale + 1, scale + M, scale[0]);
             std::fill(zp + 1, zp + M, zp[0]);

@@ -194,7 +194,7 @@ void decode_attention(const float* q, const float* k_cache, const float* v_cache
 // ---- decode.cpp (Module 16): a whole GPT decode step in one call -------------
 // A Linear of the model: fp32 weight w (out, in), or int8 w8 (out, in) with
 // per-output w_scale / w_colsum and dynamic uint8 activations (per row or per
-// tensor), as QuantizedLinear; bias (out,) or nullptr.
+// tensor, 8 or 7 bits), as QuantizedLinear; bias (out,) or nullptr.
 struct DecodeLinear {
     int64_t in = 0, out = 0;
     const float* w = nullptr;
@@ -202,6 +202,7 @@ struct DecodeLinear {
     const float* w_scale = nullptr;
     const int32_t* w_colsum = nullptr;
     bool per_row = false;
+    bool reduce_range = false;   // activations to 7 bits (0..127)
     const float* bias = nullptr;
 };
 // One pre-norm TransformerBlock; k_cache, v_cache: (B, H, max_len, E / H), written

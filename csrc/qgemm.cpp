@@ -125,7 +125,11 @@ void qgemm_block(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_t n
     if (m1 <= m0 || n1 <= n0) return;
     const Path& P = *p.path;
     thread_local AlignedBuffer a_buf, b_buf, acc_buf;
-    const int64_t kc_step = balanced_step(p.K, KC, P.kgroup);
+    // byte operands with 16 columns (u8 x s8, AVX-VNNI): a KC x 16 B sliver is half
+    // the bytes of an int16 one, so twice the depth fits the same 16 KiB of L1 -- and
+    // K = 1024 then needs no partial sums at all
+    const int64_t kc_max = P.b_bytes == 1 && P.NR <= 16 ? 2 * KC : KC;
+    const int64_t kc_step = balanced_step(p.K, kc_max, P.kgroup);
     const int64_t mc_step = balanced_step(m1 - m0, MC, P.MR);
     const int64_t nc_step = balanced_step(n1 - n0, NC, P.NR);
     const int64_t kcp_max = round_up(kc_step, P.kgroup);
@@ -224,7 +228,7 @@ const Path& select_path() {
     static const Path* best = [] {
         if (const Path* p = avx512_vnni_path()) return p;
         if (const Path* p = avx_vnni_path()) return p;
-        if (cpu_has_avx2()) return &avx2_path();
+        if (cpu_has_avx2()) return &avx2_u8s8_path();  // int16 unless A fits 7 bits
         return &scalar_path();
     }();
     return *best;
@@ -239,7 +243,13 @@ const Path& scalar_path() {
 void run(bool a_signed, int64_t M, int64_t N, int64_t K, const uint8_t* A, int64_t lda,
          const int8_t* W, int64_t ldw, int32_t* C, int64_t ldc, const Epilogue* ep,
          int max_threads) {
-    const Path& P = select_path();
+    // The AVX2 family: u8 x s8 (vpmaddubsw) when A is unsigned and fits in 7 bits,
+    // else int16 widening. A forced "avx2" is the int16 kernel alone.
+    const Path* chosen = &select_path();
+    if (chosen == &avx2_u8s8_path() &&
+        (a_signed || M <= 4 || K <= 0 || M <= 0 || !fits_7_bits(A, lda, M, K)))
+        chosen = &avx2_path();
+    const Path& P = *chosen;
     std::vector<int32_t> shift;
     if (a_signed && P.shifts_signed_a) {  // VNNI saw a + 128: remove 128 * colsum(W)
         shift.assign(N, 0);
@@ -317,6 +327,7 @@ bool set_qgemm_path(const std::string& name) {
     const Path* p = nullptr;
     if (name == "scalar") p = &scalar_path();
     else if (name == "avx2" && cpu_has_avx2()) p = &avx2_path();
+    else if (name == "avx2_u8s8" && cpu_has_avx2()) p = &avx2_u8s8_path();
     else if (name == "avx512_vnni") p = avx512_vnni_path();
     else if (name == "avx_vnni") p = avx_vnni_path();
     if (!p) return false;

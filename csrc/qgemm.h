@@ -44,6 +44,10 @@ void small_m_avx2(int64_t M, int64_t K, const uint8_t* A, int64_t lda, bool a_si
 
 const Path& scalar_path();
 const Path& avx2_path();            // int16 widening + vpmaddwd (never saturates)
+// u8 x s8 vpmaddubsw (qgemm_u8s8.cpp): exact only for unsigned A <= 127, which
+// the driver checks with fits_7_bits before it takes the path
+const Path& avx2_u8s8_path();
+bool fits_7_bits(const uint8_t* A, int64_t lda, int64_t M, int64_t K);
 const Path* avx512_vnni_path();     // nullptr when not compiled in
 const Path* avx_vnni_path();
 

@@ -12,7 +12,7 @@ from tinytorch.backends import available_backends
 from tinytorch.backends.conformance import check_case
 
 NATIVE = "native" in available_backends()
-PATHS = ["scalar", "avx2", "avx_vnni", "avx512_vnni"]
+PATHS = ["scalar", "avx2", "avx2_u8s8", "avx_vnni", "avx512_vnni"]
 
 
 @pytest.fixture
@@ -45,6 +45,29 @@ def test_int8_gemm_is_exact_on_every_path(native_path, rng):
             got = native.int8_gemm(a, w)
             assert got.dtype == np.int32
             np.testing.assert_array_equal(got, want, err_msg=f"{native_path} {M}x{N}x{K}")
+
+
+@pytest.mark.parametrize("native_path", PATHS, indirect=True)
+def test_int8_gemm_is_exact_with_7_bit_activations(native_path, rng):
+    """Unsigned A <= 127 takes the u8 x s8 vpmaddubsw kernel on AVX2: at the extremes
+    (127 x -128, twice) its int16 pair sums reach -32,512, one step inside int16."""
+    from tinytorch.backends.quant import native
+
+    shapes = [(5, 16, 4), (6, 16, 4), (7, 17, 5), (13, 100, 33), (64, 64, 1025),
+              (300, 70, 513), (256, 96, 2000), (37, 45, 1100)]
+    for M, N, K in shapes:
+        a = rng.integers(0, 128, (M, K)).astype(np.uint8)
+        w = rng.integers(-128, 128, (N, K)).astype(np.int8)
+        a[: max(1, M // 2)] = 127
+        w[: max(1, N // 3)] = -128
+        w[N // 3: max(N // 3 + 1, 2 * N // 3)] = 127
+        want = a.astype(np.int64) @ w.astype(np.int64).T
+        np.testing.assert_array_equal(native.int8_gemm(a, w), want,
+                                      err_msg=f"{native_path} {M}x{N}x{K}")
+        a[-1, -1] = 128  # one byte over 7 bits: the int16 path, still exact
+        want = a.astype(np.int64) @ w.astype(np.int64).T
+        np.testing.assert_array_equal(native.int8_gemm(a, w), want,
+                                      err_msg=f"{native_path} {M}x{N}x{K} with a 128")
 
 
 @pytest.mark.parametrize("native_path", PATHS, indirect=True)

@@ -260,7 +260,8 @@ def _linear_spec(layer: Any, name: str) -> dict[str, Any]:
         return {"weight_int8": np.ascontiguousarray(layer.weight_int8.data, dtype=np.int8),
                 "weight_scale": _f32(layer.weight_scale.data),
                 "weight_colsum": np.ascontiguousarray(layer.colsum(), dtype=np.int32),
-                "per_row": bool(layer.per_row), "bias": bias}
+                "per_row": bool(layer.per_row),
+                "reduce_range": bool(getattr(layer, "reduce_range", False)), "bias": bias}
     weight = getattr(layer, "weight", None)
     if weight is None or getattr(weight, "ndim", 0) != 2:
         raise TypeError(f"FusedDecoder: {name} must be an nn.Linear or a QuantizedLinear, got "

@@ -70,10 +70,11 @@ def _tie(quantized: Module, weight: Any, shared: dict[int, Module]) -> None:
 
 
 def quantize_dynamic(model: Module, qconfig_spec: Any = None, per_row: bool = False,
-                     inplace: bool = False) -> Module:
+                     inplace: bool = False, reduce_range: bool = True) -> Module:
     """Every module of a type in ``qconfig_spec`` (default ``{nn.Linear}``; ``nn.Embedding``
     may be added) becomes its quantized version; returns the model (a copy unless
-    ``inplace``), in eval mode."""
+    ``inplace``), in eval mode. ``reduce_range``: the Linear layers quantize their
+    activations to 7 bits (PyTorch's fbgemm default; ``False`` keeps 8)."""
     spec = {Linear} if qconfig_spec is None else set(qconfig_spec)
     unsupported = [t for t in spec if t not in (Linear, Embedding)]
     if unsupported:
@@ -81,14 +82,16 @@ def quantize_dynamic(model: Module, qconfig_spec: Any = None, per_row: bool = Fa
                          f"{[getattr(t, '__name__', t) for t in unsupported]}")
     target = model if inplace else copy.deepcopy(model)
     if isinstance(target, Linear) and Linear in spec:
-        return QuantizedLinear.from_float(target, per_row=per_row).eval()
+        return QuantizedLinear.from_float(target, per_row=per_row,
+                                          reduce_range=reduce_range).eval()
     if isinstance(target, Embedding) and Embedding in spec:
         return QuantizedEmbedding.from_float(target).eval()
     shared: dict[int, Module] = {}
 
     def make(name: str, child: Module) -> Module | None:
         if isinstance(child, Linear) and Linear in spec:
-            q: Module = QuantizedLinear.from_float(child, per_row=per_row)
+            q: Module = QuantizedLinear.from_float(child, per_row=per_row,
+                                                   reduce_range=reduce_range)
         elif isinstance(child, Embedding) and Embedding in spec:
             q = QuantizedEmbedding.from_float(child)
         else:
@@ -111,7 +114,7 @@ def quantized_layers(model: Module) -> dict[str, dict[str, Any]]:
     for name, m in model.named_modules():
         if isinstance(m, QuantizedLinear):
             found[name] = {"kind": "linear", "dynamic": m.dynamic, "per_row": m.per_row,
-                           "relu": m.relu}
+                           "relu": m.relu, "reduce_range": m.reduce_range}
         elif isinstance(m, QuantizedConv2d):
             found[name] = {"kind": "conv2d"}
         elif isinstance(m, QuantizedEmbedding):
@@ -146,7 +149,8 @@ def rebuild_quantized(float_model: Module, layers: dict[str, dict[str, Any]]) ->
         if spec.get("kind") == "linear" and isinstance(child, Linear):
             q: Module = QuantizedLinear(child.in_features, child.out_features,
                                         child.bias is not None, spec["dynamic"],
-                                        spec["per_row"], spec["relu"])
+                                        spec["per_row"], spec["relu"],
+                                        bool(spec.get("reduce_range", False)))
             _tie(q, child.weight, shared)  # tied in the float model: one buffer again
             return q
         if spec.get("kind") == "embedding" and isinstance(child, Embedding):

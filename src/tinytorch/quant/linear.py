@@ -4,7 +4,10 @@ Weights are quantized once, per output channel and symmetric (int8, zero point 0
 PyTorch's fbgemm default); activations are quantized
 
 * dynamically (``quantize_dynamic``): on the fly, one scale per tensor (PyTorch's
-  choice) or per row, from the batch's own min/max, in native code; or
+  choice) or per row, from the batch's own min/max, in native code, to 7 bits
+  (``reduce_range``, 0..127, as PyTorch's fbgemm dynamic Linear does on x86: the
+  AVX2 GEMM then multiplies u8 x s8 with vpmaddubsw, 32 products per instruction,
+  without the int16 saturation that 8-bit activations would risk); or
 * statically (``prepare`` / ``convert``, static.py): with the scale and zero point a
   calibration pass chose.
 
@@ -56,10 +59,12 @@ class QuantizedLinear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dynamic: bool = True, per_row: bool = False, relu: bool = False) -> None:
+                 dynamic: bool = True, per_row: bool = False, relu: bool = False,
+                 reduce_range: bool = True) -> None:
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.dynamic, self.per_row, self.relu = dynamic, per_row, relu
+        self.reduce_range = bool(reduce_range)  # dynamic activations: 7 bits (0..127)
         self.register_buffer("weight_int8", np.zeros((out_features, in_features), np.int8))
         self.register_buffer("weight_scale", np.ones(out_features, np.float32))
         # saved with the weights (4 bytes per output), so a loaded model never pairs new
@@ -72,7 +77,8 @@ class QuantizedLinear(Module):
 
     @classmethod
     def from_float(cls, linear: Linear, dynamic: bool = True, per_row: bool = False,
-                   act_qparams: tuple[float, int] | None = None) -> QuantizedLinear:
+                   act_qparams: tuple[float, int] | None = None,
+                   reduce_range: bool = True) -> QuantizedLinear:
         """Quantize a trained ``nn.Linear`` (weights per channel; see the module docstring).
         Static (``dynamic=False``) needs ``act_qparams = (scale, zero_point)`` of its input."""
         if not isinstance(linear, Linear):
@@ -82,7 +88,7 @@ class QuantizedLinear(Module):
             raise ValueError("QuantizedLinear.from_float(dynamic=False) needs act_qparams "
                              "(scale, zero_point) from calibration")
         q = cls(linear.in_features, linear.out_features, linear.bias is not None, dynamic,
-                per_row)
+                per_row, reduce_range=reduce_range)
         codes, scale = quantize_weight(linear.weight.data)
         q.weight_int8.data[...] = codes
         q.weight_scale.data[...] = scale
@@ -104,7 +110,8 @@ class QuantizedLinear(Module):
         flat, lead = _flatten(x, self.in_features, what)
         kernels = backends.current()
         if self.dynamic:
-            codes, scale, zp = kernels.quantize_rows(flat, self.per_row, "uint8", False)
+            codes, scale, zp = kernels.quantize_rows(flat, self.per_row, "uint8",
+                                                     self.reduce_range)
         else:
             scale = self.act_scale.data.astype(np.float32)
             zp = self.act_zero_point.data.astype(np.int32)
@@ -115,6 +122,7 @@ class QuantizedLinear(Module):
         return Tensor(y.reshape(*lead, self.out_features))
 
     def extra_repr(self) -> str:
-        kind = "dynamic" + (" per-row" if self.per_row else "") if self.dynamic else "static"
+        kind = ("dynamic" + (" per-row" if self.per_row else "")
+                + (", 7-bit" if self.reduce_range else "")) if self.dynamic else "static"
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}, activations={kind}")

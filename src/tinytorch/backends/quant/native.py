@@ -1,9 +1,10 @@
 """``quant`` on the C++ kernels of ``csrc/qgemm*.cpp`` and ``csrc/quantize.cpp``.
 
 The int8 GEMM picks its instruction-set path at run time (``qgemm_path()``):
-AVX-512 VNNI, AVX-VNNI, AVX2 (int16 widening) or scalar; ``set_qgemm_path`` forces
-one (the tests run every path this CPU has). Arrays are made C-contiguous here;
-the bindings check dtypes and shapes once more.
+AVX-512 VNNI, AVX-VNNI, AVX2 (``avx2_u8s8``: vpmaddubsw when the unsigned activations
+fit in 7 bits, else int16 widening; ``avx2`` is the int16 kernel alone) or scalar;
+``set_qgemm_path`` forces one (the tests run every path this CPU has). Arrays are made
+C-contiguous here; the bindings check dtypes and shapes once more.
 """
 
 from __future__ import annotations
