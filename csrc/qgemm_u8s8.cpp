@@ -22,6 +22,7 @@
 #include <cstring>
 
 #include "qgemm.h"
+#include "qgemm_tile.h"
 
 #define TT_AVX2 __attribute__((target("avx2,fma")))
 
@@ -118,13 +119,7 @@ TT_AVX2 void kernel(int64_t kcp, const void* a_, const void* b_, int32_t* tile) 
         TT_QROW(0) TT_QROW(1) TT_QROW(2) TT_QROW(3) TT_QROW(4) TT_QROW(5)
 #undef TT_QROW
     }
-    __m256i* t = reinterpret_cast<__m256i*>(tile);
-    _mm256_store_si256(t + 0, c00); _mm256_store_si256(t + 1, c01);
-    _mm256_store_si256(t + 2, c10); _mm256_store_si256(t + 3, c11);
-    _mm256_store_si256(t + 4, c20); _mm256_store_si256(t + 5, c21);
-    _mm256_store_si256(t + 6, c30); _mm256_store_si256(t + 7, c31);
-    _mm256_store_si256(t + 8, c40); _mm256_store_si256(t + 9, c41);
-    _mm256_store_si256(t + 10, c50); _mm256_store_si256(t + 11, c51);
+    store_tile_6x16(tile, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
 }
 
 }  // namespace
