@@ -5,12 +5,15 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "kernels.h"
 
 namespace py = pybind11;
 
@@ -153,5 +156,15 @@ void bind_activation(py::module_& m);
 void bind_sparse(py::module_& m);
 void bind_quant(py::module_& m);
 void bind_decode(py::module_& m);
+
+using Pair = std::array<int64_t, 2>;
+
+// A convolution's hyper-parameters and output size, checked (bind_conv.cpp): kernel,
+// stride, dilation >= 1, padding >= 0, a non-empty input plane, no int64 overflow in
+// the padded size or the dilated kernel extent, a kernel that fits the padded input;
+// the output size is the formula of backends/spatial/shapes.conv2d_output_size.
+Conv2dShape conv2d_geometry(int64_t N, int64_t C, int64_t H, int64_t W, int64_t F, int64_t KH,
+                            int64_t KW, const Pair& stride, const Pair& padding,
+                            const Pair& dilation, const std::string& what);
 
 }  // namespace tinytorch::bind

@@ -15,7 +15,6 @@
 
 namespace tinytorch::bind {
 
-using Pair = std::array<int64_t, 2>;
 
 static std::string pair_str(const Pair& p) {
     return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")";
@@ -27,9 +26,8 @@ static void require_spatial(const py::array& a, const char* name) {
     require_c_contiguous(a, name);
 }
 
-// Fill in the hyper-parameters and output size; the formula is the one in
-// _conv_shapes.conv2d_output_size (a numerator below zero means no output).
-static Conv2dShape geometry(int64_t N, int64_t C, int64_t H, int64_t W, int64_t F, int64_t KH,
+// Declared in bind_common.h (QuantizedConv2d's binding checks with it too).
+Conv2dShape conv2d_geometry(int64_t N, int64_t C, int64_t H, int64_t W, int64_t F, int64_t KH,
                             int64_t KW, const Pair& stride, const Pair& padding,
                             const Pair& dilation, const std::string& what) {
     const Pair kernel{KH, KW};
@@ -92,8 +90,8 @@ static py::array_t<float> conv2d(const py::array& x, const py::array& weight, Pa
                               ": x shape " + shape_str(x) + ", weight shape " +
                               shape_str(weight));
     }
-    const Conv2dShape s = geometry(x.shape(0), x.shape(1), x.shape(2), x.shape(3),
-                                   weight.shape(0), weight.shape(2), weight.shape(3), stride,
+    const Conv2dShape s = conv2d_geometry(x.shape(0), x.shape(1), x.shape(2), x.shape(3),
+                                          weight.shape(0), weight.shape(2), weight.shape(3), stride,
                                    padding, dilation, "conv2d");
     py::array_t<float> y({s.N, s.F, s.OH, s.OW});
     if (y.size() == 0) return y;
@@ -122,9 +120,9 @@ static py::array_t<float> conv2d_backward_input(const py::array& grad_out,
                               " filters: grad_out shape " + shape_str(grad_out) +
                               ", weight shape " + shape_str(weight));
     }
-    const Conv2dShape s = geometry(grad_out.shape(0), weight.shape(1), input_hw[0], input_hw[1],
-                                   weight.shape(0), weight.shape(2), weight.shape(3), stride,
-                                   padding, dilation, what);
+    const Conv2dShape s = conv2d_geometry(grad_out.shape(0), weight.shape(1), input_hw[0],
+                                          input_hw[1], weight.shape(0), weight.shape(2),
+                                          weight.shape(3), stride, padding, dilation, what);
     require_grad_out(grad_out, s, what);
     py::array_t<float> grad_x({s.N, s.C, s.H, s.W});
     if (grad_x.size() == 0) return grad_x;
@@ -151,7 +149,7 @@ static py::array_t<float> conv2d_backward_weight(const py::array& grad_out, cons
         throw py::value_error(what + ": batch sizes differ: grad_out shape " +
                               shape_str(grad_out) + ", x shape " + shape_str(x));
     }
-    const Conv2dShape s = geometry(x.shape(0), x.shape(1), x.shape(2), x.shape(3),
+    const Conv2dShape s = conv2d_geometry(x.shape(0), x.shape(1), x.shape(2), x.shape(3),
                                    grad_out.shape(1), kernel_hw[0], kernel_hw[1], stride, padding,
                                    dilation, what);
     require_grad_out(grad_out, s, what);
@@ -183,7 +181,7 @@ static Conv2dShape pool_geometry(int64_t N, int64_t C, int64_t H, int64_t W, Pai
     if (__builtin_mul_overflow(kernel[0], kernel[1], &window_size)) {
         throw py::value_error(what + ": kernel size " + pair_str(kernel) + " overflows int64");
     }
-    return geometry(N, C, H, W, C, kernel[0], kernel[1], stride, padding, {1, 1}, what);
+    return conv2d_geometry(N, C, H, W, C, kernel[0], kernel[1], stride, padding, {1, 1}, what);
 }
 
 static py::tuple max_pool2d(const py::array& x, Pair kernel_size, Pair stride, Pair padding) {

@@ -1,6 +1,9 @@
 // Python bindings of the quant family (qgemm.cpp, quantize.cpp, Module 17).
 // Every argument is checked here, before any kernel touches memory.
+#include <pybind11/stl.h>
+
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -159,7 +162,100 @@ static py::tuple quantize_rows(const py::array& x, bool per_row, const std::stri
     return py::make_tuple(q, scale, zp);
 }
 
+static void require_act_qparams(double scale, int64_t zero_point, int32_t qmin, int32_t qmax,
+                                const std::string& dtype, const std::string& what) {
+    if (!(std::isfinite(scale) && scale > 0 && float(scale) > 0 && std::isfinite(float(scale)))) {
+        throw py::value_error(what + ": scale must be positive and finite in float32, got " +
+                              std::to_string(scale));
+    }
+    if (zero_point < qmin || zero_point > qmax) {
+        throw py::value_error(what + ": zero_point " + std::to_string(zero_point) +
+                              " is out of range for " + dtype);
+    }
+}
+
+static py::array quantize_im2col(const py::array& x, double scale, int64_t zero_point,
+                                 const std::string& dtype, Pair kernel_hw, Pair stride,
+                                 Pair padding, Pair dilation) {
+    const std::string what = "quantize_im2col";
+    require_float32_c(x, "x", 4);
+    if (dtype != "uint8" && dtype != "int8") {
+        throw py::value_error(what + ": dtype must be 'uint8' or 'int8', got '" + dtype + "'");
+    }
+    const int32_t qmin = dtype == "int8" ? -128 : 0, qmax = dtype == "int8" ? 127 : 255;
+    require_act_qparams(scale, zero_point, qmin, qmax, dtype, what);
+    const Conv2dShape s = conv2d_geometry(x.shape(0), x.shape(1), x.shape(2), x.shape(3), 1,
+                                          kernel_hw[0], kernel_hw[1], stride, padding,
+                                          dilation, what);
+    const int64_t K = checked_product({s.KH, s.KW, s.C}, what);
+    const int64_t M = checked_product({s.N, s.OH, s.OW}, what);
+    checked_product({M, K}, what);
+    checked_product({s.H + 2 * s.pad_h, s.W + 2 * s.pad_w, s.C}, what);  // the image buffer
+    py::array q = dtype == "int8" ? py::array(py::array_t<int8_t>({M, K}))
+                                  : py::array(py::array_t<uint8_t>({M, K}));
+    const float* px = float_data(x);
+    auto* pq = static_cast<uint8_t*>(q.mutable_data());
+    {
+        py::gil_scoped_release release;
+        tinytorch::quantize_im2col(px, s, float(scale), int32_t(zero_point), qmin, qmax, pq);
+    }
+    return q;
+}
+
+static py::array_t<float> qconv2d(const py::array& x, double a_scale, int64_t a_zp,
+                                  const py::array& w, const py::array& w_scale,
+                                  const py::array& w_colsum, const py::object& bias_obj,
+                                  bool relu, Pair kernel_hw, Pair stride, Pair padding,
+                                  Pair dilation) {
+    const std::string what = "qconv2d";
+    require_float32_c(x, "x", 4);
+    require_act_qparams(a_scale, a_zp, 0, 255, "uint8", what);
+    require_int_c(w, "w", 2, 'i', 1, "int8");
+    const Conv2dShape s = conv2d_geometry(x.shape(0), x.shape(1), x.shape(2), x.shape(3),
+                                          w.shape(0), kernel_hw[0], kernel_hw[1], stride,
+                                          padding, dilation, what);
+    const int64_t K = checked_product({s.KH, s.KW, s.C}, what);
+    if (w.shape(1) != K) {
+        throw py::value_error(what + ": w has shape " + shape_str(w) + " but a " +
+                              std::to_string(s.KH) + "x" + std::to_string(s.KW) + " kernel over " +
+                              std::to_string(s.C) + " channels needs (F, " + std::to_string(K) +
+                              ")");
+    }
+    require_k(K, MAX_K_LINEAR, what);
+    const auto ws = vector_arg(w_scale, "w_scale", s.F, false, 'f', "float32", what);
+    const auto wc = vector_arg(w_colsum, "w_colsum", s.F, false, 'i', "int32", what);
+    std::vector<char> bv;
+    if (const auto b = optional_array(bias_obj, "bias")) {
+        bv = vector_arg(*b, "bias", s.F, false, 'f', "float32", what);
+    }
+    const int64_t M = checked_product({s.N, s.OH, s.OW}, what);
+    checked_product({M, K}, what);                                         // the im2col rows
+    checked_product({s.H + 2 * s.pad_h, s.W + 2 * s.pad_w, s.C}, what);  // an image buffer
+    checked_product({M, s.F}, what);
+    py::array_t<float> y({s.N, s.F, s.OH, s.OW});
+    const float* px = float_data(x);
+    const auto* pw = static_cast<const int8_t*>(w.data());
+    const float* pb = bv.empty() ? nullptr : reinterpret_cast<const float*>(bv.data());
+    float* py_ = y.mutable_data();
+    {
+        py::gil_scoped_release release;
+        tinytorch::qconv2d(px, s, float(a_scale), int32_t(a_zp), pw,
+                           reinterpret_cast<const float*>(ws.data()),
+                           reinterpret_cast<const int32_t*>(wc.data()), pb, relu, py_);
+    }
+    return y;
+}
+
 void bind_quant(py::module_& m) {
+    m.def("qconv2d", &qconv2d, py::arg("x"), py::arg("a_scale"), py::arg("a_zp"), py::arg("w"),
+          py::arg("w_scale"), py::arg("w_colsum"), py::arg("bias"), py::arg("relu"),
+          py::arg("kernel_hw"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
+          "QuantizedConv2d forward: quantize_im2col + int8 GEMM + float32 epilogue, NCHW out.");
+    m.def("quantize_im2col", &quantize_im2col, py::arg("x"), py::arg("scale"),
+          py::arg("zero_point"), py::arg("dtype"), py::arg("kernel_hw"), py::arg("stride"),
+          py::arg("padding"), py::arg("dilation"),
+          "Static quantization fused with im2col: float32 (N, C, H, W) -> codes "
+          "(N*OH*OW, KH*KW*C), channels last.");
     m.def("int8_gemm", &int8_gemm, py::arg("a"), py::arg("w"),
           "Exact int32 C = a @ w.T for a: uint8 or int8 (M, K), w: int8 (N, K).");
     m.def("int8_linear", &int8_linear, py::arg("a"), py::arg("a_scale"), py::arg("a_zp"),

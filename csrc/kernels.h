@@ -267,6 +267,18 @@ void qlinear(bool a_signed, int64_t M, int64_t N, int64_t K, const uint8_t* A, i
 // arithmetic; reduce_range drops one bit.
 void quantize_dynamic_rows(const float* x, int64_t M, int64_t K, bool per_row, bool to_signed,
                            bool reduce_range, uint8_t* q, float* scale, int32_t* zp);
+// Static quantization fused with im2col (QuantizedConv2d): x (N, C, H, W) float32 ->
+// codes (N*OH*OW, KH*KW*C), row (n*OH + oh)*OW + ow, column (kh*KW + kw)*C + c,
+// q = clamp(nearbyint(fma(x, 1/scale, zp)), qmin, qmax); padding pixels get zp (the
+// code of 0.0). Channels last, so a receptive field row is KH runs of KW*C bytes.
+void quantize_im2col(const float* x, const Conv2dShape& s, float scale, int32_t zp,
+                     int32_t qmin, int32_t qmax, uint8_t* out);
+// QuantizedConv2d's forward: quantize_im2col, then the int8 GEMM against w (F x KH*KW*C,
+// the same (kh, kw, c) column order) with the float32 epilogue of qlinear (per-tensor
+// a_scale / a_zp), written straight into y (N, F, OH, OW). K = KH*KW*C <= 32768.
+void qconv2d(const float* x, const Conv2dShape& s, float a_scale, int32_t a_zp,
+             const int8_t* w, const float* w_scale, const int32_t* w_colsum, const float* bias,
+             bool relu, float* y);
 // Which instruction-set path the int8 GEMM uses ("avx512_vnni", "avx_vnni", "avx2",
 // "scalar"); set_qgemm_path forces one ("auto" undoes it), false when unavailable here.
 std::string qgemm_path();

@@ -64,7 +64,15 @@ struct Epilogue {
     int32_t out_zp;
     void* out;               // M x N, row stride ldo
     int64_t ldo;
+    // > 0: a convolution's output, NCHW: row i is pixel i % plane of image i / plane,
+    // so y[i, j] goes to out[((i / plane) * ldo + j) * plane + i % plane] (ldo = N)
+    int64_t plane = 0;
 };
+
+// C = A W^T on up to max_threads threads: raw int32 into C, or through ep (qgemm.cpp)
+void run(bool a_signed, int64_t M, int64_t N, int64_t K, const uint8_t* A, int64_t lda,
+         const int8_t* W, int64_t ldw, int32_t* C, int64_t ldc, const Epilogue* ep,
+         int max_threads);
 
 // rows x cols of int32 accumulators (row stride ld) starting at (i0, j0) of C
 void apply_epilogue(const Epilogue& ep, const int32_t* acc, int64_t ld, int64_t i0, int64_t j0,

@@ -43,6 +43,12 @@ inline float epilogue_value(const Epilogue& ep, int32_t acc, int64_t i, int64_t 
     // END SOLUTION
 }
 
+inline int64_t out_index(const Epilogue& ep, int64_t i, int64_t j) {
+    if (ep.plane == 0) return i * ep.ldo + j;
+    const int64_t image = i / ep.plane;
+    return (image * ep.ldo + j) * ep.plane + (i - image * ep.plane);
+}
+
 inline int32_t requantize(float y, float inv_scale, int32_t zp, int32_t lo, int32_t hi) {
     const float v = std::nearbyint(std::fma(y, inv_scale, float(zp)));  // as quantize_per_tensor
     if (!(v == v)) return hi;
@@ -65,10 +71,10 @@ void apply_epilogue(const Epilogue& ep, const int32_t* acc, int64_t ld, int64_t 
             const int64_t j = j0 + c;
             const float y = epilogue_value(ep, acc[r * ld + c], i, j);
             if (ep.out_kind == 0) {
-                static_cast<float*>(ep.out)[i * ep.ldo + j] = y;
+                static_cast<float*>(ep.out)[out_index(ep, i, j)] = y;
             } else {
                 const int32_t q = requantize(y, inv, ep.out_zp, lo, hi);
-                static_cast<uint8_t*>(ep.out)[i * ep.ldo + j] = uint8_t(q);  // int8: same bits
+                static_cast<uint8_t*>(ep.out)[out_index(ep, i, j)] = uint8_t(q);  // int8: same bits
             }
         }
     }
@@ -97,8 +103,15 @@ TT_AVX2 void apply_epilogue_avx2(const Epilogue& ep, const int32_t* acc, int64_t
             __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(centered), s);
             if (ep.bias) y = _mm256_add_ps(y, _mm256_loadu_ps(ep.bias + j));
             if (ep.relu) y = _mm256_max_ps(y, zero);
-            if (ep.out_kind == 0) {
+            if (ep.out_kind == 0 && ep.plane == 0) {
                 _mm256_storeu_ps(static_cast<float*>(ep.out) + i * ep.ldo + j, y);
+                continue;
+            }
+            if (ep.out_kind == 0) {  // NCHW: the 8 channels are `plane` floats apart
+                alignas(32) float ys[8];
+                _mm256_store_ps(ys, y);
+                float* o = static_cast<float*>(ep.out) + out_index(ep, i, j);
+                for (int t = 0; t < 8; ++t) o[t * ep.plane] = ys[t];
                 continue;
             }
             // vcvtps2dq rounds half to even; out-of-range floats become INT_MIN
@@ -110,8 +123,9 @@ TT_AVX2 void apply_epilogue_avx2(const Epilogue& ep, const int32_t* acc, int64_t
             const __m256i q = _mm256_cvtps_epi32(v);
             alignas(32) int32_t qs[8];
             _mm256_store_si256(reinterpret_cast<__m256i*>(qs), q);
-            uint8_t* o = static_cast<uint8_t*>(ep.out) + i * ep.ldo + j;
-            for (int t = 0; t < 8; ++t) o[t] = uint8_t(qs[t]);
+            uint8_t* o = static_cast<uint8_t*>(ep.out) + out_index(ep, i, j);
+            const int64_t step = ep.plane ? ep.plane : 1;
+            for (int t = 0; t < 8; ++t) o[t * step] = uint8_t(qs[t]);
         }
         if (c < cols) apply_epilogue(ep, acc + r * ld + c, ld, i, j0 + c, 1, cols - c);
     }

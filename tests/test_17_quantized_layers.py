@@ -298,3 +298,178 @@ def test_a_tied_embedding_and_lm_head_share_one_int8_table(tmp_path):
         assert quant.model_size_bytes(back) == quant.model_size_bytes(q)
         with tinytorch.no_grad():
             np.testing.assert_array_equal(back(tinytorch.Tensor(ids))[0].numpy(), want)
+
+
+# ---- QuantizedConv2d's kernels: quantize_im2col and quantized_conv2d -------------------
+
+
+def _reference_im2col(x, scale, zp, k, stride, padding, dilation):
+    """quantize_per_tensor (checked bit for bit against PyTorch in test_17_quantize), then
+    the receptive fields in (kh, kw, c) order, written out the slow and obvious way."""
+    from tinytorch.backends.spatial.shapes import conv2d_output_size
+
+    codes = quant.quantize_per_tensor(x, scale, zp, "quint8").int_repr()
+    N, C, H, W = x.shape
+    (KH, KW), (sh, sw), (ph, pw), (dh, dw) = k, stride, padding, dilation
+    OH = conv2d_output_size(H, KH, sh, ph, dh)
+    OW = conv2d_output_size(W, KW, sw, pw, dw)
+    padded = np.full((N, C, H + 2 * ph, W + 2 * pw), zp, np.uint8)
+    padded[:, :, ph:ph + H, pw:pw + W] = codes
+    rows = [padded[n, :, oh * sh + kh * dh, ow * sw + kw * dw]
+            .reshape(1, C) for n in range(N) for oh in range(OH) for ow in range(OW)
+            for kh in range(KH) for kw in range(KW)]
+    return np.concatenate(rows).reshape(N * OH * OW, KH * KW * C)
+
+
+@pytest.mark.parametrize("backend", backend_params())
+def test_quantize_im2col_equals_quantize_per_tensor_then_im2col(backend, rng):
+    from tinytorch import backends
+
+    x = (rng.standard_normal((2, 3, 7, 6)) * 3).astype(np.float32)
+    x.flat[::7] = (rng.integers(-60, 60, x.flat[::7].size) + 0.5) * 0.0625  # ties
+    x.flat[3::11] = 40.0  # clamps at 255
+    for k, stride, padding, dilation in [((3, 3), (1, 1), (1, 1), (1, 1)),
+                                         ((2, 3), (2, 1), (0, 2), (1, 2))]:
+        got = backends.current().quantize_im2col(x, 0.0625, 100, "uint8", k, stride, padding,
+                                                 dilation)
+        want = _reference_im2col(x, 0.0625, 100, k, stride, padding, dilation)
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("native_path", PATHS, indirect=True)
+def test_quantized_conv2d_is_exact_on_every_path(native_path, rng):
+    """The CNN's layer shapes (batch 4), 7-bit and 8-bit codes: the NCHW epilogue of every
+    GEMM path against the composition of the NumPy kernels."""
+    from tinytorch.backends.quant import native, numpy_backend
+
+    for C, F, H, top in [(1, 32, 28, 255), (32, 64, 14, 255), (32, 64, 14, 127),
+                         (5, 19, 9, 200)]:
+        x = rng.uniform(0, 1, (4, C, H, H)).astype(np.float32)
+        w = rng.integers(-128, 128, (F, 9 * C)).astype(np.int8)
+        w[0] = -128
+        args = (x, 1.0 / top, 0, w, rng.uniform(1e-3, 1e-2, F).astype(np.float32),
+                w.astype(np.int32).sum(axis=1).astype(np.int32),
+                rng.standard_normal(F).astype(np.float32), True, (3, 3), (1, 1), (1, 1),
+                (1, 1))
+        got = native.quantized_conv2d(*args)
+        assert got.shape == (4, F, H, H) and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, numpy_backend.quantized_conv2d(*args),
+                                      err_msg=f"{native_path} C={C} F={F}")
+
+
+def test_quantized_conv2d_is_the_float_conv_of_the_dequantized_operands(torch, rng):
+    """What QuantizedConv2d computes, stated with PyTorch: quantize the input with
+    torch.quantize_per_tensor, dequantize input and int8 weights, and convolve in float64;
+    ours equals that up to float32 rounding of the epilogue."""
+    tinytorch.manual_seed(3)
+    conv = nn.Conv2d(4, 6, 3, stride=(1, 2), padding=(1, 2), dilation=(2, 1))
+    x = rng.uniform(-1, 2, (3, 4, 9, 11)).astype(np.float32)
+    scale, zp = 3.0 / 255, 85
+    q = quant.QuantizedConv2d.from_float(conv, (scale, zp))
+    xq = torch.quantize_per_tensor(torch.from_numpy(x), scale, zp, torch.quint8)
+    w = torch.from_numpy(q.weight_int8.data.reshape(6, 4, 3, 3).astype(np.float64)) \
+        * torch.from_numpy(q.weight_scale.data.astype(np.float64)).reshape(6, 1, 1, 1)
+    want = torch.nn.functional.conv2d(xq.dequantize().double(), w,
+                                      torch.from_numpy(conv.bias.data.astype(np.float64)),
+                                      stride=(1, 2), padding=(1, 2), dilation=(2, 1)).numpy()
+    with tinytorch.no_grad():
+        ours = q(tinytorch.tensor(x)).data
+    assert ours.shape == want.shape
+    np.testing.assert_allclose(ours, want, rtol=1e-5, atol=1e-5)
+    # and the quantization error against the float conv is small
+    with tinytorch.no_grad():
+        assert quant.sqnr_db(conv(tinytorch.tensor(x)).data, ours) > 30
+
+
+@pytest.mark.skipif(not NATIVE, reason="native backend not built")
+def test_quantized_conv_kernels_reject_bad_arguments_clearly():
+    import tinytorch._native as ext
+
+    from tinytorch.backends.quant import native
+
+    x = np.zeros((1, 2, 5, 5), np.float32)
+    w = np.zeros((3, 18), np.int8)
+    v = np.ones(3, np.float32)
+    cs = np.zeros(3, np.int32)
+    good = (x, 0.1, 0, w, v, cs, None, False, (3, 3), (1, 1), (1, 1), (1, 1))
+    assert native.quantized_conv2d(*good).shape == (1, 3, 5, 5)
+    for api in (native, ext):  # the adapter and, behind it, the binding
+        call = api.quantized_conv2d if api is native else ext.qconv2d
+        cases = [
+            ({0: x.astype(np.float64)} if api is ext else {0: x.astype(np.int32)},
+             TypeError if api is native else TypeError, "float"),
+            ({3: np.zeros((3, 17), np.int8)}, ValueError, "needs"),
+            ({3: w.astype(np.int16)}, TypeError, "int8"),
+            ({1: 0.0}, ValueError, "scale"),
+            ({1: float("nan")}, ValueError, "scale"),
+            ({1: 1e-50}, ValueError, "scale"),   # zero in float32
+            ({2: 256}, ValueError, "zero_point"),
+            ({4: np.ones(2, np.float32)}, ValueError, "w_scale"),
+            ({8: (8, 8)}, ValueError, "larger than the padded input"),
+            ({10: (-1, 0)}, ValueError, "padding"),
+            ({9: (0, 1)}, ValueError, "stride"),
+            ({0: np.zeros((1, 2, 0, 5), np.float32)}, ValueError, "height and width"),
+        ]
+        for change, error, words in cases:
+            args = list(good)
+            for i, value in change.items():
+                args[i] = value
+            with pytest.raises(error, match=words):
+                call(*args)
+    with pytest.raises(ValueError, match="overflow"):
+        ext.quantize_im2col(x, 0.1, 0, "uint8", (1, 1), (1, 1), (2**62, 0), (1, 1))
+    with pytest.raises(ValueError, match="dtype"):
+        ext.quantize_im2col(x, 0.1, 0, "int4", (1, 1), (1, 1), (0, 0), (1, 1))
+    with pytest.raises(ValueError, match="C-contiguous|contiguous"):
+        ext.quantize_im2col(np.zeros((1, 2, 5, 10), np.float32)[..., ::2], 0.1, 0, "uint8",
+                            (1, 1), (1, 1), (0, 0), (1, 1))
+    with pytest.raises(ValueError, match="too deep"):  # K = 9 * 4000 > 32768
+        ext.qconv2d(np.zeros((1, 4000, 3, 3), np.float32), 0.1, 0,
+                    np.zeros((1, 36000), np.int8), np.ones(1, np.float32),
+                    np.zeros(1, np.int32), None, False, (3, 3), (1, 1), (0, 0), (1, 1))
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.test_15_fuzz import FUZZ  # noqa: E402  (the bounded CI profile, same seeds)
+
+
+@st.composite
+def _qconv_problem(draw):
+    N, C, F = draw(st.sampled_from([0, 1, 2, 3])), draw(st.sampled_from([1, 2, 3, 5, 16])), \
+        draw(st.sampled_from([1, 2, 7, 8, 9, 17]))
+    KH, KW = draw(st.sampled_from([1, 2, 3, 5])), draw(st.sampled_from([1, 2, 3]))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    H = draw(st.integers(max(1, dilation[0] * (KH - 1) + 1 - 2 * padding[0]), 13))
+    W = draw(st.integers(max(1, dilation[1] * (KW - 1) + 1 - 2 * padding[1]), 19))
+    return N, C, H, W, F, (KH, KW), stride, padding, dilation
+
+
+@pytest.mark.skipif(not NATIVE, reason="native backend not built")
+@FUZZ
+@given(_qconv_problem(), st.integers(0, 255), st.sampled_from([1 / 255, 1 / 127, 0.05, 3.0]),
+       st.booleans(), st.booleans())
+def test_fuzz_quantized_conv2d_matches_numpy(problem, zp, scale, special, relu):
+    from tinytorch.backends.quant import native, numpy_backend
+
+    N, C, H, W, F, k, stride, padding, dilation = problem
+    g = np.random.default_rng(N * 1000 + C * 100 + H * 10 + W)
+    x = (g.standard_normal((N, C, H, W)) * 2).astype(np.float32)
+    if special and x.size:
+        x.flat[::5] = np.nan
+        x.flat[1::7] = np.inf
+        x.flat[2::9] = -np.inf
+    cols = native.quantize_im2col(x, scale, zp, "uint8", k, stride, padding, dilation)
+    np.testing.assert_array_equal(
+        cols, numpy_backend.quantize_im2col(x, scale, zp, "uint8", k, stride, padding,
+                                            dilation))
+    w = g.integers(-128, 128, (F, k[0] * k[1] * C)).astype(np.int8)
+    args = (x, scale, zp, w, g.uniform(1e-3, 1e-2, F).astype(np.float32),
+            w.astype(np.int32).sum(axis=1).astype(np.int32),
+            g.standard_normal(F).astype(np.float32), relu, k, stride, padding, dilation)
+    np.testing.assert_array_equal(native.quantized_conv2d(*args),
+                                  numpy_backend.quantized_conv2d(*args))

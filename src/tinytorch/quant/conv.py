@@ -1,9 +1,13 @@
 """Module 17: ``QuantizedConv2d`` -- a convolution as im2col + the int8 GEMM.
 
-The input is quantized (static scale and zero point from calibration), its receptive
-fields are laid out as rows of uint8 codes (im2col; padding is the *zero point*, the
-code of 0.0, not code 0), and one int8 GEMM with the per-channel weight scales and the
-bias in its epilogue produces float32 output channels.
+The input is quantized (static scale and zero point from calibration) and its receptive
+fields are laid out as rows of uint8 codes (``quantize_im2col``: padding is the *zero
+point*, the code of 0.0, not code 0; channels last, so a row is KH runs of KW*C codes);
+one int8 GEMM with the per-channel weight scales and the bias in its epilogue produces
+float32 output channels -- all in one kernel, ``quantized_conv2d``, whose native version
+writes the channels straight into the NCHW output. The weights are stored as PyTorch orders a
+conv weight, (F, C*KH*KW), and permuted to the rows' (kh, kw, c) order per call (F*K
+bytes: microseconds).
 """
 
 from __future__ import annotations
@@ -16,24 +20,10 @@ from tinytorch import backends
 from tinytorch.backends.spatial import shapes
 from tinytorch.nn.conv import Conv2d
 from tinytorch.nn.module import Module
-from tinytorch.quant.functional import quantize_per_tensor
 from tinytorch.quant.linear import quantize_weight
 from tinytorch.tensor import Tensor
 
 __all__ = ["QuantizedConv2d"]
-
-
-def _im2col_codes(q: np.ndarray, g: shapes.ConvGeometry, pad_code: int) -> np.ndarray:
-    """q: (N, C, H, W) codes -> (N*OH*OW, C*KH*KW) rows, one receptive field per row."""
-    ph, pw = g.padding
-    if ph or pw:
-        q = np.pad(q, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_code)
-    sn, sc, sh_, sw_ = q.strides
-    (sh, sw), (dh, dw) = g.stride, g.dilation
-    win = np.lib.stride_tricks.as_strided(
-        q, shape=(g.N, g.OH, g.OW, g.C, g.KH, g.KW),
-        strides=(sn, sh * sh_, sw * sw_, sc, dh * sh_, dw * sw_), writeable=False)
-    return np.ascontiguousarray(win).reshape(g.N * g.OH * g.OW, g.C * g.KH * g.KW)
 
 
 class QuantizedConv2d(Module):
@@ -91,14 +81,12 @@ class QuantizedConv2d(Module):
         g = shapes.conv2d_geometry(data.shape, w_shape, self.stride, self.padding,
                                    self.dilation, "QuantizedConv2d")
         scale, zp = float(self.act_scale.data[0]), int(self.act_zero_point.data[0])
-        codes = quantize_per_tensor(data, scale, zp, "quint8").int_repr()
-        cols = _im2col_codes(codes, g, zp)
+        w = self.weight_int8.data.reshape(w_shape).transpose(0, 2, 3, 1).reshape(g.F, -1)
         bias = None if self.bias is None else self.bias.data
-        y = backends.current().int8_linear(
-            cols, self.act_scale.data, self.act_zero_point.data, self.weight_int8.data,
-            self.weight_scale.data, self.weight_colsum.data, bias, False, "float32", 1.0, 0)
-        return Tensor(np.ascontiguousarray(
-            y.reshape(g.N, g.OH, g.OW, g.F).transpose(0, 3, 1, 2)))
+        return Tensor(backends.current().quantized_conv2d(
+            data, scale, zp, np.ascontiguousarray(w), self.weight_scale.data,
+            self.weight_colsum.data, bias, False, self.kernel_size, self.stride, self.padding,
+            self.dilation))
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

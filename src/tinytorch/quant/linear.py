@@ -24,7 +24,7 @@ import numpy as np
 from tinytorch import backends
 from tinytorch.nn.linear import Linear
 from tinytorch.nn.module import Module
-from tinytorch.quant.functional import quantize_per_channel, quantize_per_tensor
+from tinytorch.quant.functional import quantize_per_channel
 from tinytorch.quant.observer import PerChannelMinMaxObserver
 from tinytorch.tensor import Tensor
 
@@ -115,7 +115,10 @@ class QuantizedLinear(Module):
         else:
             scale = self.act_scale.data.astype(np.float32)
             zp = self.act_zero_point.data.astype(np.int32)
-            codes = quantize_per_tensor(flat, float(scale[0]), int(zp[0]), "quint8").int_repr()
+            # quantize_per_tensor's codes, in native code: (M, K) is the im2col of a 1x1
+            # convolution over (M, K, 1, 1)
+            codes = kernels.quantize_im2col(flat.reshape(*flat.shape, 1, 1), float(scale[0]),
+                                            int(zp[0]), "uint8", (1, 1), (1, 1), (0, 0), (1, 1))
         bias = None if self.bias is None else self.bias.data
         y = kernels.int8_linear(codes, scale, zp, self.weight_int8.data, self.weight_scale.data,
                                 self.colsum(), bias, self.relu, "float32", 1.0, 0)

@@ -59,6 +59,39 @@ def _rows(M, K, per_row, dtype, reduce_range, special):
     return make
 
 
+def _im2col(N, C, H, W, k, stride, padding, dilation, dtype, special):
+    def make(rng):
+        x = (rng.standard_normal((N, C, H, W)) * 2).astype(np.float32)
+        scale = 0.03125  # a power of two: x = (j + 0.5) * scale is a tie, exactly
+        zp = 7 if dtype == "int8" else 131
+        if special and x.size:
+            flat = x.reshape(-1)
+            flat[::3] = (rng.integers(-200, 200, flat[::3].size) + 0.5) * scale   # ties
+            flat[1::11] = np.nan
+            flat[2::13] = np.inf
+            flat[4::17] = -np.inf
+            flat[5::19] = 1e6          # far out of range: clamps
+        return x, scale, zp, dtype, k, stride, padding, dilation
+    return make
+
+
+
+def _qconv(N, C, H, W, F, k, stride, padding, dilation, relu, bias):
+    def make(rng):
+        x = (rng.standard_normal((N, C, H, W)) * 2).astype(np.float32)
+        K = k[0] * k[1] * C
+        w = rng.integers(-128, 128, (F, K)).astype(np.int8)
+        w_scale = rng.uniform(0.001, 0.02, F).astype(np.float32)
+        w_colsum = w.astype(np.int32).sum(axis=1).astype(np.int32)
+        b = rng.standard_normal(F).astype(np.float32) if bias else None
+        return x, 0.03125, 131, w, w_scale, w_colsum, b, relu, k, stride, padding, dilation
+    return make
+
+
+def _tag(v) -> str:
+    return "x".join(map(str, v)) if isinstance(v, tuple) else str(v)
+
+
 CASES = {
     "int8_gemm": [Case(f"{M}x{N}x{K}-{'s8' if s else 'u8'}{'-extreme' if e else ''}",
                        _gemm(M, N, K, s, e))
@@ -79,6 +112,29 @@ CASES = {
                           (5, 16, False, "uint8", False, True), (3, 9, True, "int8", False, True),
                           (6, 33, False, "int8", True, False), (2, 64, True, "uint8", True, True),
                           (0, 5, True, "uint8", False, False)]],
+    "quantize_im2col": [Case(f"{N}x{C}x{H}x{W}-k{_tag(k)}-s{_tag(st)}-p{_tag(p)}-d{_tag(d)}-{dt}"
+                             f"{'-special' if sp else ''}",
+                             _im2col(N, C, H, W, k, st, p, d, dt, sp))
+                        for N, C, H, W, k, st, p, d, dt, sp in [
+                            (1, 1, 1, 1, (1, 1), 1, 0, 1, "uint8", False),
+                            (2, 1, 7, 9, (3, 3), 1, 1, 1, "uint8", True),
+                            (3, 3, 13, 17, (3, 3), 2, 1, 1, "uint8", True),
+                            (2, 5, 11, 10, (2, 3), (2, 1), (0, 2), (2, 1), "uint8", False),
+                            (1, 4, 9, 12, (3, 2), 1, 2, (1, 3), "int8", True),
+                            (2, 8, 6, 6, (6, 6), 1, 0, 1, "uint8", False),
+                            (0, 3, 5, 5, (3, 3), 1, 1, 1, "uint8", False)]],
+    # F = 19 and 7: the vector epilogue's 8 columns plus a scalar tail, stored NCHW
+    "quantized_conv2d": [Case(f"{N}x{C}x{H}x{W}-F{F}-k{_tag(k)}-s{_tag(st)}-p{_tag(p)}"
+                              f"-d{_tag(d)}{'-relu' if r else ''}{'-bias' if b else ''}",
+                              _qconv(N, C, H, W, F, k, st, p, d, r, b), tol=1e-5)
+                         for N, C, H, W, F, k, st, p, d, r, b in [
+                             (1, 1, 5, 5, 1, (3, 3), 1, 1, 1, False, False),
+                             (3, 3, 9, 11, 19, (3, 3), 1, 1, 1, True, True),
+                             (2, 4, 10, 7, 7, (2, 3), (2, 1), (1, 0), (1, 2), False, True),
+                             (5, 2, 6, 6, 16, (1, 1), 1, 0, 1, True, False),
+                             (3, 2, 1, 1, 9, (1, 1), 1, 0, 1, True, True),    # M = 3
+                             (1, 3, 4, 4, 20, (3, 3), 1, 0, 1, False, True),  # M = 4
+                             (0, 3, 5, 5, 4, (3, 3), 1, 1, 1, False, True)]],
 }
 
 

@@ -54,6 +54,40 @@ class QuantKernels(Protocol):
         """
         ...
 
+    def quantize_im2col(self, x: np.ndarray, scale: float, zero_point: int, dtype: str,
+                        kernel_hw: tuple[int, int], stride: tuple[int, int],
+                        padding: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
+        """Static quantization fused with im2col (``QuantizedConv2d``'s input): float32
+        x: (N, C, H, W) -> codes (N*OH*OW, KH*KW*C), uint8 / int8, channels last::
+
+            row = (n*OH + oh)*OW + ow,   col = (kh*KW + kw)*C + c
+            ih  = oh*stride_h - pad_h + kh*dil_h      (iw likewise)
+            q[row, col] = clamp(round(fma(x[n, c, ih, iw], 1 / scale, zp)), qmin, qmax)
+                          or zp where (ih, iw) is padding (the code of 0.0)
+
+        exactly ``quantize_per_tensor`` (float32, ties to even, NaN -> qmax) then im2col.
+        The column order (kh, kw, c) makes a receptive field KH runs of KW*C codes that
+        sit next to each other in a channels-last image; the weights are permuted to match.
+        """
+        ...
+
+    def quantized_conv2d(self, x: np.ndarray, a_scale: float, a_zp: int, w: np.ndarray,
+                         w_scale: np.ndarray, w_colsum: np.ndarray, bias: np.ndarray | None,
+                         relu: bool, kernel_hw: tuple[int, int], stride: tuple[int, int],
+                         padding: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
+        """A static int8 convolution (``QuantizedConv2d.forward``): float32 x (N, C, H, W),
+        int8 w (F, KH*KW*C) in quantize_im2col's (kh, kw, c) column order, w_scale /
+        w_colsum / bias (F,) -> float32 y (N, F, OH, OW)::
+
+            cols = quantize_im2col(x, a_scale, a_zp, "uint8", kernel_hw, ...)
+            y2d  = int8_linear(cols, [a_scale], [a_zp], w, w_scale, w_colsum, bias, relu,
+                               "float32", 1.0, 0)                    # (N*OH*OW, F)
+            y    = y2d.reshape(N, OH, OW, F).transpose(0, 3, 1, 2)
+
+        (the native kernel writes y2d's columns straight into the NCHW planes).
+        """
+        ...
+
 
 def int8_gemm_ops(M: int, N: int, K: int) -> int:
     """Integer operations of the GEMM: a multiply and an add per product, 2 M N K

@@ -85,3 +85,45 @@ def quantize_rows(x: np.ndarray, per_row: bool, dtype: str, reduce_range: bool
             v = float(qmax) if math.isnan(v) else float(np.rint(v))
             q[i, k] = int(min(max(v, qmin), qmax))
     return q, np.array(scales, dtype=np.float32), np.array(zps, dtype=np.int32)
+
+
+def quantize_im2col(x: np.ndarray, scale: float, zero_point: int, dtype: str,
+                    kernel_hw: tuple[int, int], stride: tuple[int, int],
+                    padding: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
+    """One receptive field per row, one element at a time (see the interface)."""
+    g = shapes.check_im2col(x, scale, zero_point, dtype, kernel_hw, stride, padding, dilation)
+    lo, hi = shapes.code_range(dtype, False)
+    inv, zp = _F(1.0) / _F(scale), int(zero_point)
+    (ph, pw), (sh, sw), (dh, dw) = g.padding, g.stride, g.dilation
+    out = np.zeros((g.N * g.OH * g.OW, g.KH * g.KW * g.C), dtype=np.dtype(dtype))
+    # BEGIN SOLUTION 17
+    for n in range(g.N):
+        for oh in range(g.OH):
+            for ow in range(g.OW):
+                row = (n * g.OH + oh) * g.OW + ow
+                for kh in range(g.KH):
+                    for kw in range(g.KW):
+                        ih, iw = oh * sh - ph + kh * dh, ow * sw - pw + kw * dw
+                        for c in range(g.C):
+                            code = zp  # padding: the code of 0.0
+                            if 0 <= ih < g.H and 0 <= iw < g.W:
+                                v = float(_F(float(x[n, c, ih, iw]) * float(inv) + zp))  # FMA
+                                v = float(hi) if math.isnan(v) else float(np.rint(v))
+                                code = int(min(max(v, lo), hi))
+                            out[row, (kh * g.KW + kw) * g.C + c] = code
+    # END SOLUTION
+    return out
+
+
+def quantized_conv2d(x: np.ndarray, a_scale: float, a_zp: int, w: np.ndarray,
+                     w_scale: np.ndarray, w_colsum: np.ndarray, bias: np.ndarray | None,
+                     relu: bool, kernel_hw: tuple[int, int], stride: tuple[int, int],
+                     padding: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
+    """quantize_im2col, int8_linear, then the (N*OH*OW, F) rows as NCHW planes."""
+    g = shapes.check_qconv2d(x, a_scale, a_zp, w, w_scale, w_colsum, bias, kernel_hw,
+                             stride, padding, dilation)
+    cols = quantize_im2col(x, a_scale, a_zp, "uint8", (g.KH, g.KW), g.stride, g.padding,
+                           g.dilation)
+    y = int8_linear(cols, np.array([a_scale], np.float32), np.array([a_zp], np.int32), w,
+                    w_scale, w_colsum, bias, relu, "float32", 1.0, 0)
+    return np.ascontiguousarray(y.reshape(g.N, g.OH, g.OW, g.F).transpose(0, 3, 1, 2))

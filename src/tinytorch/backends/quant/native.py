@@ -1,4 +1,5 @@
-"""``quant`` on the C++ kernels of ``csrc/qgemm*.cpp`` and ``csrc/quantize.cpp``.
+"""``quant`` on the C++ kernels of ``csrc/qgemm*.cpp``, ``csrc/quantize.cpp`` and
+``csrc/qconv.cpp`` (a convolution's input quantized straight into im2col rows).
 
 The int8 GEMM picks its instruction-set path at run time (``qgemm_path()``):
 AVX-512 VNNI, AVX-VNNI, AVX2 (``avx2_u8s8``: vpmaddubsw when the unsigned activations
@@ -45,6 +46,31 @@ def quantize_rows(x: np.ndarray, per_row: bool, dtype: str, reduce_range: bool
     shapes.check_rows(x, dtype, "quantize_rows")
     return ext.quantize_rows(_c(x.astype(np.float32, copy=False)), bool(per_row), dtype,
                              bool(reduce_range))
+
+
+def quantize_im2col(x: np.ndarray, scale: float, zero_point: int, dtype: str,
+                    kernel_hw: tuple[int, int], stride: tuple[int, int],
+                    padding: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
+    """Quantize each image into a channels-last buffer, then memcpy the receptive fields
+    (csrc/qconv.cpp; see the interface)."""
+    g = shapes.check_im2col(x, scale, zero_point, dtype, kernel_hw, stride, padding, dilation)
+    return ext.quantize_im2col(_c(x.astype(np.float32, copy=False)), float(scale),
+                               int(zero_point), dtype, (g.KH, g.KW), g.stride, g.padding,
+                               g.dilation)
+
+
+def quantized_conv2d(x: np.ndarray, a_scale: float, a_zp: int, w: np.ndarray,
+                     w_scale: np.ndarray, w_colsum: np.ndarray, bias: np.ndarray | None,
+                     relu: bool, kernel_hw: tuple[int, int], stride: tuple[int, int],
+                     padding: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
+    """csrc/qconv.cpp: quantize_im2col, then the int8 GEMM whose epilogue writes NCHW."""
+    g = shapes.check_qconv2d(x, a_scale, a_zp, w, w_scale, w_colsum, bias, kernel_hw,
+                             stride, padding, dilation)
+    return ext.qconv2d(_c(x.astype(np.float32, copy=False)), float(a_scale), int(a_zp), _c(w),
+                       _c(w_scale.astype(np.float32, copy=False)),
+                       _c(w_colsum.astype(np.int32, copy=False)),
+                       None if bias is None else _c(bias.astype(np.float32, copy=False)),
+                       bool(relu), (g.KH, g.KW), g.stride, g.padding, g.dilation)
 
 
 def qgemm_path() -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinytorch.backends.spatial import shapes as spatial_shapes
+
 _CODES = {"int8": (-128, 127), "uint8": (0, 255)}
 
 
@@ -66,3 +68,48 @@ def check_rows(x: np.ndarray, dtype: str, what: str) -> None:
         raise ValueError(f"{what}: x must be 2-D (M, K), got shape {x.shape}")
     if x.dtype.kind != "f":
         raise TypeError(f"{what}: x must be a floating-point array, got {x.dtype}")
+
+
+def check_im2col(x: np.ndarray, scale: float, zero_point: int, dtype: str, kernel_hw,
+                 stride, padding, dilation) -> spatial_shapes.ConvGeometry:
+    """quantize_im2col's arguments; the geometry with F = 1 (the weights are not needed)."""
+    what = "quantize_im2col"
+    lo, hi = code_range(dtype, False)
+    if not isinstance(x, np.ndarray) or x.ndim != 4:
+        raise ValueError(f"{what}: x must be 4-D (N, C, H, W), got shape "
+                         f"{getattr(x, 'shape', None)}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{what}: x must be a floating-point array, got {x.dtype}")
+    s32 = np.float32(scale)
+    if not (np.isfinite(scale) and scale > 0 and np.isfinite(s32) and s32 > 0):
+        raise ValueError(f"{what}: scale must be positive and finite in float32, got {scale}")
+    if isinstance(zero_point, bool) or not isinstance(zero_point, (int, np.integer)):
+        raise TypeError(f"{what}: zero_point must be an int, got {zero_point!r}")
+    if not lo <= int(zero_point) <= hi:
+        raise ValueError(f"{what}: zero_point {zero_point} is out of range for {dtype}")
+    KH, KW = spatial_shapes.pair(kernel_hw, "kernel_size")
+    return spatial_shapes.conv2d_geometry(x.shape, (1, x.shape[1], KH, KW), stride, padding,
+                                          dilation, what)
+
+
+def check_qconv2d(x: np.ndarray, a_scale: float, a_zp: int, w: np.ndarray,
+                  w_scale: np.ndarray, w_colsum: np.ndarray, bias: np.ndarray | None,
+                  kernel_hw, stride, padding, dilation) -> spatial_shapes.ConvGeometry:
+    """quantized_conv2d's arguments (x and the activation qparams as quantize_im2col's)."""
+    what = "quantized_conv2d"
+    g = check_im2col(x, a_scale, a_zp, "uint8", kernel_hw, stride, padding, dilation)
+    if not isinstance(w, np.ndarray) or w.dtype != np.int8 or w.ndim != 2:
+        raise TypeError(f"{what}: w must be a 2-D int8 array (F, KH*KW*C), got "
+                        f"{getattr(w, 'dtype', type(w).__name__)} of shape "
+                        f"{getattr(w, 'shape', None)}")
+    K = g.KH * g.KW * g.C
+    if w.shape[1] != K:
+        raise ValueError(f"{what}: w has shape {w.shape} but a {g.KH}x{g.KW} kernel over "
+                         f"{g.C} channels needs (F, {K})")
+    F = w.shape[0]
+    _vector(w_scale, "w_scale", F, False, "f", what)
+    _vector(w_colsum, "w_colsum", F, False, "i", what)
+    if bias is not None:
+        _vector(bias, "bias", F, False, "f", what)
+    return spatial_shapes.ConvGeometry(g.N, g.C, g.H, g.W, F, g.KH, g.KW, g.OH, g.OW,
+                                       g.stride, g.padding, g.dilation)
