@@ -433,30 +433,18 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from tests.test_15_fuzz import FUZZ  # noqa: E402  (the bounded CI profile, same seeds)
-
-
-@st.composite
-def _qconv_problem(draw):
-    N, C, F = draw(st.sampled_from([0, 1, 2, 3])), draw(st.sampled_from([1, 2, 3, 5, 16])), \
-        draw(st.sampled_from([1, 2, 7, 8, 9, 17]))
-    KH, KW = draw(st.sampled_from([1, 2, 3, 5])), draw(st.sampled_from([1, 2, 3]))
-    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 3)))
-    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
-    H = draw(st.integers(max(1, dilation[0] * (KH - 1) + 1 - 2 * padding[0]), 13))
-    W = draw(st.integers(max(1, dilation[1] * (KW - 1) + 1 - 2 * padding[1]), 19))
-    return N, C, H, W, F, (KH, KW), stride, padding, dilation
+from tests.test_15_fuzz import FUZZ, conv_problem  # noqa: E402  (CI's bounded profile)
 
 
 @pytest.mark.skipif(not NATIVE, reason="native backend not built")
 @FUZZ
-@given(_qconv_problem(), st.integers(0, 255), st.sampled_from([1 / 255, 1 / 127, 0.05, 3.0]),
+@given(conv_problem(), st.integers(0, 255), st.sampled_from([1 / 255, 1 / 127, 0.05, 3.0]),
        st.booleans(), st.booleans())
 def test_fuzz_quantized_conv2d_matches_numpy(problem, zp, scale, special, relu):
     from tinytorch.backends.quant import native, numpy_backend
 
-    N, C, H, W, F, k, stride, padding, dilation = problem
+    N, C, H, W, F, KH, KW, stride, padding, dilation = problem
+    k = (KH, KW)
     g = np.random.default_rng(N * 1000 + C * 100 + H * 10 + W)
     x = (g.standard_normal((N, C, H, W)) * 2).astype(np.float32)
     if special and x.size:

@@ -115,15 +115,12 @@ def quantize_im2col(x: np.ndarray, scale: float, zero_point: int, dtype: str,
     return out
 
 
+
 def quantized_conv2d(x: np.ndarray, a_scale: float, a_zp: int, w: np.ndarray,
                      w_scale: np.ndarray, w_colsum: np.ndarray, bias: np.ndarray | None,
                      relu: bool, kernel_hw: tuple[int, int], stride: tuple[int, int],
                      padding: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
-    """quantize_im2col, int8_linear, then the (N*OH*OW, F) rows as NCHW planes."""
-    g = shapes.check_qconv2d(x, a_scale, a_zp, w, w_scale, w_colsum, bias, kernel_hw,
-                             stride, padding, dilation)
-    cols = quantize_im2col(x, a_scale, a_zp, "uint8", (g.KH, g.KW), g.stride, g.padding,
-                           g.dilation)
-    y = int8_linear(cols, np.array([a_scale], np.float32), np.array([a_zp], np.int32), w,
-                    w_scale, w_colsum, bias, relu, "float32", 1.0, 0)
-    return np.ascontiguousarray(y.reshape(g.N, g.OH, g.OW, g.F).transpose(0, 3, 1, 2))
+    """This module's quantize_im2col and int8_linear, then the rows as NCHW planes."""
+    return numpy_backend.conv_by_gemm(quantize_im2col, int8_linear, x, a_scale, a_zp, w,
+                                      w_scale, w_colsum, bias, relu, kernel_hw, stride,
+                                      padding, dilation)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from tinytorch.backends.quant import shapes
@@ -68,15 +70,6 @@ def quantize_rows(x: np.ndarray, per_row: bool, dtype: str, reduce_range: bool
     return q, scale, zp
 
 
-def quantize_codes(x: np.ndarray, scale: float, zero_point: int, dtype: str) -> np.ndarray:
-    """clamp(round(fma(x, 1 / scale, zp))) elementwise, NaN -> qmax (quantize_per_tensor)."""
-    lo, hi = shapes.code_range(dtype, False)
-    inv = np.float32(1.0) / np.float32(scale)
-    v = np.rint((x.astype(np.float64) * inv + np.float32(zero_point)).astype(np.float32))
-    v = np.nan_to_num(v, nan=float(hi))
-    return np.clip(v, lo, hi).astype(np.dtype(dtype))
-
-
 def quantize_im2col(x: np.ndarray, scale: float, zero_point: int, dtype: str,
                     kernel_hw: tuple[int, int], stride: tuple[int, int],
                     padding: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
@@ -84,7 +77,7 @@ def quantize_im2col(x: np.ndarray, scale: float, zero_point: int, dtype: str,
     of the channels-last codes (see the interface)."""
     g = shapes.check_im2col(x, scale, zero_point, dtype, kernel_hw, stride, padding, dilation)
     (ph, pw), (sh, sw), (dh, dw) = g.padding, g.stride, g.dilation
-    q = quantize_codes(x.astype(np.float32, copy=False), scale, zero_point, dtype)
+    q = requantize(x, scale, zero_point, dtype)  # quantize_per_tensor's formula
     q = q.transpose(0, 2, 3, 1)  # (N, H, W, C)  # (N, H, W, C)
     q = np.pad(q, ((0, 0), (ph, ph), (pw, pw), (0, 0)),
                constant_values=np.array(zero_point).astype(q.dtype))
@@ -95,11 +88,14 @@ def quantize_im2col(x: np.ndarray, scale: float, zero_point: int, dtype: str,
     return np.ascontiguousarray(win).reshape(g.N * g.OH * g.OW, g.KH * g.KW * g.C)
 
 
-def quantized_conv2d(x: np.ndarray, a_scale: float, a_zp: int, w: np.ndarray,
-                     w_scale: np.ndarray, w_colsum: np.ndarray, bias: np.ndarray | None,
-                     relu: bool, kernel_hw: tuple[int, int], stride: tuple[int, int],
-                     padding: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
-    """quantize_im2col, int8_linear, then the (N*OH*OW, F) rows as NCHW planes."""
+
+def conv_by_gemm(quantize_im2col: Callable[..., np.ndarray],
+                 int8_linear: Callable[..., np.ndarray], x: np.ndarray, a_scale: float,
+                 a_zp: int, w: np.ndarray, w_scale: np.ndarray, w_colsum: np.ndarray,
+                 bias: np.ndarray | None, relu: bool, kernel_hw: tuple[int, int],
+                 stride: tuple[int, int], padding: tuple[int, int],
+                 dilation: tuple[int, int]) -> np.ndarray:
+    """quantized_conv2d from a backend's quantize_im2col and int8_linear (loop and NumPy)."""
     g = shapes.check_qconv2d(x, a_scale, a_zp, w, w_scale, w_colsum, bias, kernel_hw,
                              stride, padding, dilation)
     cols = quantize_im2col(x, a_scale, a_zp, "uint8", (g.KH, g.KW), g.stride, g.padding,
@@ -107,3 +103,12 @@ def quantized_conv2d(x: np.ndarray, a_scale: float, a_zp: int, w: np.ndarray,
     y = int8_linear(cols, np.array([a_scale], np.float32), np.array([a_zp], np.int32), w,
                     w_scale, w_colsum, bias, relu, "float32", 1.0, 0)
     return np.ascontiguousarray(y.reshape(g.N, g.OH, g.OW, g.F).transpose(0, 3, 1, 2))
+
+
+def quantized_conv2d(x: np.ndarray, a_scale: float, a_zp: int, w: np.ndarray,
+                     w_scale: np.ndarray, w_colsum: np.ndarray, bias: np.ndarray | None,
+                     relu: bool, kernel_hw: tuple[int, int], stride: tuple[int, int],
+                     padding: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
+    """quantize_im2col, int8_linear, then the (N*OH*OW, F) rows as NCHW planes."""
+    return conv_by_gemm(quantize_im2col, int8_linear, x, a_scale, a_zp, w, w_scale, w_colsum,
+                        bias, relu, kernel_hw, stride, padding, dilation)
