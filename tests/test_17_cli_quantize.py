@@ -144,7 +144,10 @@ def test_quantize_static_cnn(tmp_path, capsys):
     assert "static (Linear + Conv2d, 4 calibration batches" in text
     assert code == (0 if "PASSED" in text else 1) and "reloaded: the same outputs" in text
     _, state = load_model(tmp_path / "cnn.int8.npz")
-    assert {s["kind"] for s in state["quantized"].values()} == {"conv2d", "linear"}
+    layers = state["quantized"]
+    # each Conv2d / Linear followed by a ReLU is one int8 layer; the ReLU's place an Identity
+    assert {s["kind"] for s in layers.values()} == {"conv2d", "linear", "identity"}
+    assert all(s["relu"] for s in layers.values() if s["kind"] == "conv2d")
 
 
 def test_budget_missed_exits_1(mlp_checkpoint, tmp_path, capsys):

@@ -429,6 +429,56 @@ def test_quantized_conv_kernels_reject_bad_arguments_clearly():
                     np.zeros(1, np.int32), None, False, (3, 3), (1, 1), (0, 0), (1, 1))
 
 
+
+# ---- fusing a layer with its ReLU ------------------------------------------------------
+
+
+def _cnn():
+    tinytorch.manual_seed(2)
+    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(8 * 7 * 7, 16), nn.ReLU(), nn.Linear(16, 10))
+
+
+def test_fuse_modules_computes_what_the_pairs_did_and_convert_fuses_the_relu(tmp_path, rng):
+    model = _cnn().eval()
+    pairs = quant.fusable_modules(model)
+    assert pairs == [["0", "1"], ["3", "4"], ["6", "7"]]
+    fused = quant.fuse_modules(model, pairs)
+    assert isinstance(model[0], nn.Conv2d) and isinstance(model[1], nn.ReLU)  # a copy
+    assert isinstance(fused[0], quant.ConvReLU2d) and isinstance(fused[1], nn.Identity)
+    assert isinstance(fused[6], quant.LinearReLU)
+    x = tinytorch.tensor(rng.standard_normal((6, 1, 14, 14)).astype(np.float32))
+    calib = tinytorch.tensor(rng.standard_normal((16, 1, 14, 14)).astype(np.float32))
+    with tinytorch.no_grad():
+        np.testing.assert_array_equal(fused(x).data, model(x).data)
+        plain, merged = quant.prepare(model), quant.prepare(fused)
+        plain(calib)
+        merged(calib)
+        q_plain, q_fused = quant.convert(plain), quant.convert(merged)
+        assert q_fused[0].relu and q_fused[6].relu and not q_fused[8].relu
+        assert isinstance(q_fused[1], nn.Identity)
+        # the ReLU in the epilogue is max(y, 0) of the same y: bit for bit the unfused result
+        np.testing.assert_array_equal(q_fused(x).data, q_plain(x).data)
+        quant.save_quantized(q_fused, tmp_path / "fused.npz")
+        back = quant.load_quantized(_cnn(), tmp_path / "fused.npz")
+        assert back[3].relu and isinstance(back[4], nn.Identity)
+        np.testing.assert_array_equal(back(x).data, q_fused(x).data)
+
+
+def test_fuse_modules_rejects_what_it_cannot_fuse():
+    model = _cnn()
+    with pytest.raises(ValueError, match=r"\(MaxPool2d, Conv2d\)"):
+        quant.fuse_modules(model, [["2", "3"]])
+    with pytest.raises(ValueError, match="no submodule '12'"):
+        quant.fuse_modules(model, [["0", "12"]])
+    with pytest.raises(ValueError, match="two modules"):
+        quant.fuse_modules(model, [["0", "1", "2"]])
+    one = quant.fuse_modules(model, ["0", "1"])  # a single pair as a flat list
+    assert isinstance(one[0], quant.ConvReLU2d)
+    with pytest.raises(ValueError, match=r"\(ConvReLU2d, Identity\)"):
+        quant.fuse_modules(one, [["0", "1"]])
+
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

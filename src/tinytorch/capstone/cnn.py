@@ -113,7 +113,8 @@ class CNNWorkload:
             return system.served
         model = system.model.eval()
         if system.quantization == "static":
-            prepared = quant.prepare(model)
+            # each Conv2d / Linear and its ReLU become one int8 layer (ReLU in the epilogue)
+            prepared = quant.prepare(quant.fuse_modules(model, quant.fusable_modules(model)))
             with use_backend(_training_backend()), tt.no_grad():
                 x = self.data.x_train[:self.config.calibration]
                 for s in range(0, len(x), 128):

@@ -153,7 +153,9 @@ def _quantize(model: Any, task: Task, args: argparse.Namespace) -> Any:
 
     if not args.static:
         return quant.quantize_dynamic(model, {nn.Linear, nn.Embedding})
-    prepared = quant.prepare(model)
+    # as PyTorch's static flow: fuse each layer with its ReLU (one int8 layer, the ReLU in
+    # its epilogue), observe, convert
+    prepared = quant.prepare(quant.fuse_modules(model, quant.fusable_modules(model)))
     with tt.no_grad():
         for x in task.calibration(args.calibration_batches):
             prepared(x)

@@ -6,6 +6,8 @@
   ``PerChannelMinMaxObserver``, ``PercentileObserver``;
 * ``QuantizedLinear`` / ``QuantizedConv2d``: int8 weights, int8 GEMM with int32
   accumulation (``backends/quant``), fused epilogue; ``QuantizedEmbedding``: int8 rows;
+* ``fuse_modules`` (a Conv2d / Linear and its ReLU into one layer: ``ConvReLU2d``,
+  ``LinearReLU``; ``fusable_modules`` finds the pairs);
 * ``quantize_dynamic``, static ``prepare`` / ``convert``, ``model_size_bytes``,
   ``save_quantized`` / ``load_quantized``, ``sqnr_db`` / ``layer_sqnr``.
 """
@@ -21,6 +23,7 @@ from tinytorch.quant.dynamic import (
                                      save_quantized,
 )
 from tinytorch.quant.embedding import QuantizedEmbedding
+from tinytorch.quant.fuse import ConvReLU2d, LinearReLU, fusable_modules, fuse_modules
 from tinytorch.quant.functional import (
                                      QTensor,
                                      dequantize,
@@ -40,10 +43,11 @@ from tinytorch.quant.report import layer_sqnr, sqnr_db
 from tinytorch.quant.static import convert, prepare
 
 __all__ = [
-    "MinMaxObserver", "MovingAverageMinMaxObserver", "PerChannelMinMaxObserver",
+    "ConvReLU2d", "LinearReLU", "MinMaxObserver", "MovingAverageMinMaxObserver",
+    "PerChannelMinMaxObserver",
     "PercentileObserver", "QTensor", "QuantizedConv2d", "QuantizedEmbedding", "QuantizedLinear",
     "calculate_qparams",
-    "convert", "dequantize", "layer_sqnr", "load_quantized", "model_size_bytes", "prepare",
+    "convert", "dequantize", "fusable_modules", "fuse_modules", "layer_sqnr", "load_quantized", "model_size_bytes", "prepare",
     "qrange", "quantize_dynamic", "quantize_per_channel", "quantize_per_tensor",
     "quantize_weight", "quantized_layers", "save_quantized", "sqnr_db",
 ]

@@ -30,8 +30,10 @@ class QuantizedConv2d(Module):
     """Static int8 convolution (groups = 1), float32 in and out, inference only."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, bias: bool = True) -> None:
+                 padding: Any = 0, dilation: Any = 1, bias: bool = True,
+                 relu: bool = False) -> None:
         super().__init__()
+        self.relu = bool(relu)  # fused (quant.fuse_modules): max(y, 0) in the epilogue
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = shapes.pair(kernel_size, "kernel_size")
         self.stride, self.dilation = shapes.pair(stride, "stride"), shapes.pair(dilation,
@@ -46,7 +48,7 @@ class QuantizedConv2d(Module):
         self.register_buffer("act_zero_point", np.zeros(1, np.int32))
 
     @classmethod
-    def like(cls, conv: Conv2d) -> QuantizedConv2d:
+    def like(cls, conv: Conv2d, relu: bool = False) -> QuantizedConv2d:
         """An empty quantized twin of ``conv`` (same hyper-parameters), e.g. to load into."""
         if not isinstance(conv, Conv2d):
             raise TypeError(f"expected an nn.Conv2d, got {type(conv).__name__}")
@@ -54,12 +56,14 @@ class QuantizedConv2d(Module):
             raise ValueError("QuantizedConv2d supports groups=1 and numeric padding only, got "
                              f"groups={conv.groups}, padding={conv.padding!r}")
         return cls(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
-                   conv.padding, conv.dilation, conv.bias is not None)
+                   conv.padding, conv.dilation, conv.bias is not None, relu)
 
     @classmethod
-    def from_float(cls, conv: Conv2d, act_qparams: tuple[float, int]) -> QuantizedConv2d:
-        """Quantize a trained conv: weights per output channel, input with ``act_qparams``."""
-        q = cls.like(conv)
+    def from_float(cls, conv: Conv2d, act_qparams: tuple[float, int],
+                   relu: bool = False) -> QuantizedConv2d:
+        """Quantize a trained conv: weights per output channel, input with ``act_qparams``;
+        ``relu``: the ReLU that followed it runs in the epilogue."""
+        q = cls.like(conv, relu)
         w = conv.weight.data.reshape(conv.out_channels, -1)
         codes, scale = quantize_weight(w)
         q.weight_int8.data[...] = codes
@@ -85,9 +89,10 @@ class QuantizedConv2d(Module):
         bias = None if self.bias is None else self.bias.data
         return Tensor(backends.current().quantized_conv2d(
             data, scale, zp, np.ascontiguousarray(w), self.weight_scale.data,
-            self.weight_colsum.data, bias, False, self.kernel_size, self.stride, self.padding,
-            self.dilation))
+            self.weight_colsum.data, bias, self.relu, self.kernel_size, self.stride,
+            self.padding, self.dilation))
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, activations=static")
+                f"stride={self.stride}, padding={self.padding}, activations=static"
+                + (", relu" if self.relu else ""))

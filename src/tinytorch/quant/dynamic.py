@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from tinytorch import serialization
+from tinytorch.nn.activation import ReLU
 from tinytorch.nn.embedding import Embedding
-from tinytorch.nn.linear import Linear
+from tinytorch.nn.linear import Identity, Linear
 from tinytorch.nn.module import Module
 from tinytorch.quant.embedding import QuantizedEmbedding
 from tinytorch.quant.linear import QuantizedLinear
@@ -116,7 +117,9 @@ def quantized_layers(model: Module) -> dict[str, dict[str, Any]]:
             found[name] = {"kind": "linear", "dynamic": m.dynamic, "per_row": m.per_row,
                            "relu": m.relu, "reduce_range": m.reduce_range}
         elif isinstance(m, QuantizedConv2d):
-            found[name] = {"kind": "conv2d"}
+            found[name] = {"kind": "conv2d", "relu": m.relu}
+        elif isinstance(m, Identity) and name:
+            found[name] = {"kind": "identity"}  # e.g. a ReLU fused into the layer before
         elif isinstance(m, QuantizedEmbedding):
             found[name] = {"kind": "embedding"}
     return found
@@ -158,7 +161,9 @@ def rebuild_quantized(float_model: Module, layers: dict[str, dict[str, Any]]) ->
             _tie(q, child.weight, shared)
             return q
         if spec.get("kind") == "conv2d" and isinstance(child, Conv2d):
-            return QuantizedConv2d.like(child)
+            return QuantizedConv2d.like(child, bool(spec.get("relu", False)))
+        if spec.get("kind") == "identity" and isinstance(child, (ReLU, Identity)):
+            return Identity()
         raise ValueError(f"checkpoint layer {name!r} ({spec.get('kind')}) does not match the "
                          f"model's {type(child).__name__}")
 

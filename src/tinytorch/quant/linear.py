@@ -78,7 +78,7 @@ class QuantizedLinear(Module):
     @classmethod
     def from_float(cls, linear: Linear, dynamic: bool = True, per_row: bool = False,
                    act_qparams: tuple[float, int] | None = None,
-                   reduce_range: bool = True) -> QuantizedLinear:
+                   reduce_range: bool = True, relu: bool = False) -> QuantizedLinear:
         """Quantize a trained ``nn.Linear`` (weights per channel; see the module docstring).
         Static (``dynamic=False``) needs ``act_qparams = (scale, zero_point)`` of its input."""
         if not isinstance(linear, Linear):
@@ -88,7 +88,7 @@ class QuantizedLinear(Module):
             raise ValueError("QuantizedLinear.from_float(dynamic=False) needs act_qparams "
                              "(scale, zero_point) from calibration")
         q = cls(linear.in_features, linear.out_features, linear.bias is not None, dynamic,
-                per_row, reduce_range=reduce_range)
+                per_row, relu, reduce_range=reduce_range)
         codes, scale = quantize_weight(linear.weight.data)
         q.weight_int8.data[...] = codes
         q.weight_scale.data[...] = scale

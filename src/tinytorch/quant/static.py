@@ -3,7 +3,9 @@
 ``prepare(model)`` hangs an observer on the input of every ``nn.Linear`` and
 ``nn.Conv2d``; run a few calibration batches through the model; ``convert(model)``
 swaps each layer for its quantized version with the observed activation scale and
-zero point fixed (no min/max at inference time, unlike dynamic quantization).
+zero point fixed (no min/max at inference time, unlike dynamic quantization). A
+``ConvReLU2d`` / ``LinearReLU`` from ``fuse_modules`` becomes one quantized layer with
+the ReLU in its epilogue.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from tinytorch.nn.linear import Linear
 from tinytorch.nn.module import Module
 from tinytorch.quant.conv import QuantizedConv2d
 from tinytorch.quant.dynamic import swap_modules
+from tinytorch.quant.fuse import ConvReLU2d, LinearReLU
 from tinytorch.quant.linear import QuantizedLinear
 from tinytorch.quant.observer import MinMaxObserver, ObserverBase
 
@@ -45,14 +48,17 @@ def convert(prepared: Module, inplace: bool = False) -> Module:
     target = prepared if inplace else copy.deepcopy(prepared)
 
     def make(name: str, child: Module) -> Module | None:
-        obs: Any = child.__dict__.get("activation_observer")
+        relu = isinstance(child, (ConvReLU2d, LinearReLU))
+        layer = child[0] if relu else child
+        obs: Any = layer.__dict__.get("activation_observer")
         if obs is None:
             return None
         scale, zp = obs.calculate_qparams()
         qparams = (float(scale), int(zp))
-        if isinstance(child, Linear):
-            return QuantizedLinear.from_float(child, dynamic=False, act_qparams=qparams)
-        return QuantizedConv2d.from_float(child, qparams)
+        if isinstance(layer, Linear):
+            return QuantizedLinear.from_float(layer, dynamic=False, act_qparams=qparams,
+                                              relu=relu)
+        return QuantizedConv2d.from_float(layer, qparams, relu=relu)
 
     if "activation_observer" in target.__dict__:
         raise ValueError("convert: quantize a model, not a single observed layer")
