@@ -380,16 +380,21 @@ def test_raw_native_functions_reject_int64_overflow_and_byte_swapped_arrays():
 
 
 def test_max_pool_2x2_fast_path_matches_loop_with_ties_and_nan():
-    """The native 2x2/stride-2 special case must pick the same index as the general rule."""
+    """The native 2x2/stride-2 special case must pick the same index as the general rule,
+    in its scalar loop (OW < 8) and in its AVX2 loop of 8 outputs (plus a scalar tail)."""
     native = pytest.importorskip("tinytorch._native")
     from tinytorch.backends.spatial import loop
 
     rng = np.random.default_rng(5)
-    x = rng.integers(0, 3, size=(2, 3, 6, 8)).astype(np.float32)  # many ties
-    x[0, 0, 0, 1] = np.nan
-    x[1, 2, 3, 3] = np.nan
-    x[1, 2, 2, 2] = np.nan  # two NaNs in one window: the first (row-major) wins
-    y, idx = native.max_pool2d(x, (2, 2), (2, 2), (0, 0))
-    want_y, want_idx = loop.max_pool2d(x, (2, 2), (2, 2), (0, 0))
-    np.testing.assert_array_equal(idx, want_idx)
-    np.testing.assert_array_equal(y, want_y)  # NaN == NaN for assert_array_equal
+    for W in (8, 34, 35):
+        x = rng.integers(0, 3, size=(2, 3, 6, W)).astype(np.float32)  # many ties
+        x[0, 0, 0, 1] = np.nan
+        x[1, 2, 3, 3] = np.nan
+        x[1, 2, 2, 2] = np.nan  # two NaNs in one window: the last (row-major) wins
+        if W > 8:
+            x[0, 1, 2:4, 18:20] = -np.inf  # an all -inf window: its first pixel
+            x[1, 0, 5, 21] = np.nan  # a NaN in the last tap of a vector lane
+        y, idx = native.max_pool2d(x, (2, 2), (2, 2), (0, 0))
+        want_y, want_idx = loop.max_pool2d(x, (2, 2), (2, 2), (0, 0))
+        np.testing.assert_array_equal(idx, want_idx, err_msg=f"W={W}")
+        np.testing.assert_array_equal(y, want_y)  # NaN == NaN for assert_array_equal
