@@ -15,7 +15,6 @@
 
 namespace tinytorch::bind {
 
-
 static std::string pair_str(const Pair& p) {
     return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")";
 }
@@ -91,8 +90,8 @@ static py::array_t<float> conv2d(const py::array& x, const py::array& weight, Pa
                               shape_str(weight));
     }
     const Conv2dShape s = conv2d_geometry(x.shape(0), x.shape(1), x.shape(2), x.shape(3),
-                                          weight.shape(0), weight.shape(2), weight.shape(3), stride,
-                                   padding, dilation, "conv2d");
+                                          weight.shape(0), weight.shape(2), weight.shape(3),
+                                          stride, padding, dilation, "conv2d");
     py::array_t<float> y({s.N, s.F, s.OH, s.OW});
     if (y.size() == 0) return y;
     const float *px = fdata(x), *pw = fdata(weight);
@@ -150,8 +149,8 @@ static py::array_t<float> conv2d_backward_weight(const py::array& grad_out, cons
                               shape_str(grad_out) + ", x shape " + shape_str(x));
     }
     const Conv2dShape s = conv2d_geometry(x.shape(0), x.shape(1), x.shape(2), x.shape(3),
-                                   grad_out.shape(1), kernel_hw[0], kernel_hw[1], stride, padding,
-                                   dilation, what);
+                                          grad_out.shape(1), kernel_hw[0], kernel_hw[1], stride,
+                                          padding, dilation, what);
     require_grad_out(grad_out, s, what);
     py::array_t<float> grad_w({s.F, s.C, s.KH, s.KW});
     if (grad_w.size() == 0) return grad_w;

@@ -174,23 +174,34 @@ static void require_act_qparams(double scale, int64_t zero_point, int32_t qmin, 
     }
 }
 
+// The geometry of an im2col over x (float32, 4-D, C-contiguous) with F output channels,
+// and every size the kernels allocate checked for int64 overflow: the rows (M x K, K =
+// KH*KW*C, M = N*OH*OW) and one image's channels-last buffer.
+static Conv2dShape im2col_shape(const py::array& x, int64_t F, const Pair& kernel_hw,
+                                const Pair& stride, const Pair& padding, const Pair& dilation,
+                                const std::string& what, int64_t& M, int64_t& K) {
+    require_float32_c(x, "x", 4);
+    const Conv2dShape s = conv2d_geometry(x.shape(0), x.shape(1), x.shape(2), x.shape(3), F,
+                                          kernel_hw[0], kernel_hw[1], stride, padding,
+                                          dilation, what);
+    K = checked_product({s.KH, s.KW, s.C}, what);
+    M = checked_product({s.N, s.OH, s.OW}, what);
+    checked_product({M, K}, what);
+    checked_product({s.H + 2 * s.pad_h, s.W + 2 * s.pad_w, s.C}, what);
+    return s;
+}
+
 static py::array quantize_im2col(const py::array& x, double scale, int64_t zero_point,
                                  const std::string& dtype, Pair kernel_hw, Pair stride,
                                  Pair padding, Pair dilation) {
     const std::string what = "quantize_im2col";
-    require_float32_c(x, "x", 4);
     if (dtype != "uint8" && dtype != "int8") {
         throw py::value_error(what + ": dtype must be 'uint8' or 'int8', got '" + dtype + "'");
     }
     const int32_t qmin = dtype == "int8" ? -128 : 0, qmax = dtype == "int8" ? 127 : 255;
     require_act_qparams(scale, zero_point, qmin, qmax, dtype, what);
-    const Conv2dShape s = conv2d_geometry(x.shape(0), x.shape(1), x.shape(2), x.shape(3), 1,
-                                          kernel_hw[0], kernel_hw[1], stride, padding,
-                                          dilation, what);
-    const int64_t K = checked_product({s.KH, s.KW, s.C}, what);
-    const int64_t M = checked_product({s.N, s.OH, s.OW}, what);
-    checked_product({M, K}, what);
-    checked_product({s.H + 2 * s.pad_h, s.W + 2 * s.pad_w, s.C}, what);  // the image buffer
+    int64_t M, K;
+    const Conv2dShape s = im2col_shape(x, 1, kernel_hw, stride, padding, dilation, what, M, K);
     py::array q = dtype == "int8" ? py::array(py::array_t<int8_t>({M, K}))
                                   : py::array(py::array_t<uint8_t>({M, K}));
     const float* px = float_data(x);
@@ -208,13 +219,11 @@ static py::array_t<float> qconv2d(const py::array& x, double a_scale, int64_t a_
                                   bool relu, Pair kernel_hw, Pair stride, Pair padding,
                                   Pair dilation) {
     const std::string what = "qconv2d";
-    require_float32_c(x, "x", 4);
     require_act_qparams(a_scale, a_zp, 0, 255, "uint8", what);
     require_int_c(w, "w", 2, 'i', 1, "int8");
-    const Conv2dShape s = conv2d_geometry(x.shape(0), x.shape(1), x.shape(2), x.shape(3),
-                                          w.shape(0), kernel_hw[0], kernel_hw[1], stride,
-                                          padding, dilation, what);
-    const int64_t K = checked_product({s.KH, s.KW, s.C}, what);
+    int64_t M, K;
+    const Conv2dShape s = im2col_shape(x, w.shape(0), kernel_hw, stride, padding, dilation,
+                                       what, M, K);
     if (w.shape(1) != K) {
         throw py::value_error(what + ": w has shape " + shape_str(w) + " but a " +
                               std::to_string(s.KH) + "x" + std::to_string(s.KW) + " kernel over " +
@@ -228,9 +237,6 @@ static py::array_t<float> qconv2d(const py::array& x, double a_scale, int64_t a_
     if (const auto b = optional_array(bias_obj, "bias")) {
         bv = vector_arg(*b, "bias", s.F, false, 'f', "float32", what);
     }
-    const int64_t M = checked_product({s.N, s.OH, s.OW}, what);
-    checked_product({M, K}, what);                                         // the im2col rows
-    checked_product({s.H + 2 * s.pad_h, s.W + 2 * s.pad_w, s.C}, what);  // an image buffer
     checked_product({M, s.F}, what);
     py::array_t<float> y({s.N, s.F, s.OH, s.OW});
     const float* px = float_data(x);

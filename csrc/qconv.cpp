@@ -21,25 +21,27 @@ namespace tinytorch {
 
 namespace {
 
+// n floats -> n codes (quantize_per_tensor's rule), 8 at a time where the CPU has AVX2
+void quantize_run(const float* x, int64_t n, float inv, int32_t zp, int32_t qmin,
+                  int32_t qmax, bool avx2, uint8_t* q) {
+    if (avx2) {
+        qgemm::quantize_rows_avx2(x, 0, 1, n, &inv, &zp, qmin, qmax, false, q, false);
+        return;
+    }
+    for (int64_t i = 0; i < n; ++i) q[i] = uint8_t(qgemm::quantize_one(x[i], inv, zp, qmin, qmax));
+}
+
 // image (C, H, W) -> buf (Hp, Wp, C), interior only (the border is preset to zp)
 void quantize_image_hwc(const float* x, const Conv2dShape& s, float inv, int32_t zp,
                         int32_t qmin, int32_t qmax, bool avx2, uint8_t* row, uint8_t* buf) {
     const int64_t Wp = s.W + 2 * s.pad_w, C = s.C;
-    if (s.H * s.W == 1 && avx2) {  // a 1x1 image (a Linear's input): CHW is HWC already
-        uint8_t* dst = buf + (s.pad_h * Wp + s.pad_w) * C;
-        qgemm::quantize_rows_avx2(x, 0, 1, C, &inv, &zp, qmin, qmax, false, dst, false);
+    if (s.H * s.W == 1) {  // a 1x1 image (a Linear's input): its CHW order is HWC already
+        quantize_run(x, C, inv, zp, qmin, qmax, avx2, buf + (s.pad_h * Wp + s.pad_w) * C);
         return;
     }
     for (int64_t c = 0; c < C; ++c) {
         for (int64_t h = 0; h < s.H; ++h) {
-            const float* xr = x + (c * s.H + h) * s.W;
-            if (avx2) {
-                qgemm::quantize_rows_avx2(xr, 0, 1, s.W, &inv, &zp, qmin, qmax, false, row,
-                                          false);
-            } else {
-                for (int64_t w = 0; w < s.W; ++w)
-                    row[w] = uint8_t(qgemm::quantize_one(xr[w], inv, zp, qmin, qmax));
-            }
+            quantize_run(x + (c * s.H + h) * s.W, s.W, inv, zp, qmin, qmax, avx2, row);
             uint8_t* dst = buf + ((h + s.pad_h) * Wp + s.pad_w) * C + c;
             for (int64_t w = 0; w < s.W; ++w) dst[w * C] = row[w];
         }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from tinytorch.backends.spatial import shapes as spatial_shapes
@@ -111,5 +113,4 @@ def check_qconv2d(x: np.ndarray, a_scale: float, a_zp: int, w: np.ndarray,
     _vector(w_colsum, "w_colsum", F, False, "i", what)
     if bias is not None:
         _vector(bias, "bias", F, False, "f", what)
-    return spatial_shapes.ConvGeometry(g.N, g.C, g.H, g.W, F, g.KH, g.KW, g.OH, g.OW,
-                                       g.stride, g.padding, g.dilation)
+    return dataclasses.replace(g, F=F)
