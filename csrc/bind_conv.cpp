@@ -79,8 +79,22 @@ static void require_grad_out(const py::array& grad_out, const Conv2dShape& s,
 
 static const float* fdata(const py::array& a) { return static_cast<const float*>(a.data()); }
 
+// "auto" | "im2col" | "direct" -> ConvAlgorithm; "direct" only where it applies
+static ConvAlgorithm conv_algorithm(const std::string& name, const Conv2dShape& s,
+                                    const std::string& what) {
+    if (name == "auto") return ConvAlgorithm::automatic;
+    if (name == "im2col") return ConvAlgorithm::im2col;
+    if (name != "direct")
+        throw py::value_error(what + ": algorithm must be 'auto', 'im2col' or 'direct', got '" +
+                              name + "'");
+    if (!conv2d_direct_applies(s))
+        throw py::value_error(what + ": the direct algorithm needs a horizontal stride of 1, "
+                              "got stride " + pair_str({s.stride_h, s.stride_w}));
+    return ConvAlgorithm::direct;
+}
+
 static py::array_t<float> conv2d(const py::array& x, const py::array& weight, Pair stride,
-                                 Pair padding, Pair dilation) {
+                                 Pair padding, Pair dilation, const std::string& algorithm) {
     require_spatial(x, "x");
     require_spatial(weight, "weight");
     if (x.shape(1) != weight.shape(1)) {
@@ -92,6 +106,7 @@ static py::array_t<float> conv2d(const py::array& x, const py::array& weight, Pa
     const Conv2dShape s = conv2d_geometry(x.shape(0), x.shape(1), x.shape(2), x.shape(3),
                                           weight.shape(0), weight.shape(2), weight.shape(3),
                                           stride, padding, dilation, "conv2d");
+    const ConvAlgorithm algo = conv_algorithm(algorithm, s, "conv2d");
     py::array_t<float> y({s.N, s.F, s.OH, s.OW});
     if (y.size() == 0) return y;
     const float *px = fdata(x), *pw = fdata(weight);
@@ -102,7 +117,7 @@ static py::array_t<float> conv2d(const py::array& x, const py::array& weight, Pa
     }
     {
         py::gil_scoped_release release;
-        conv2d_forward(px, pw, py_, s);
+        conv2d_forward(px, pw, py_, s, algo);
     }
     return y;
 }
@@ -280,8 +295,9 @@ static py::array_t<float> avg_pool2d_backward(const py::array& grad_out, Pair in
 
 void bind_conv(py::module_& m) {
     m.def("conv2d", &conv2d, py::arg("x"), py::arg("weight"), py::arg("stride"),
-          py::arg("padding"), py::arg("dilation"),
-          "x: (N, C, H, W), weight: (F, C, KH, KW) -> (N, F, OH, OW); im2col + sgemm.");
+          py::arg("padding"), py::arg("dilation"), py::arg("algorithm") = "auto",
+          "x: (N, C, H, W), weight: (F, C, KH, KW) -> (N, F, OH, OW). algorithm: 'im2col' "
+          "(+ sgemm), 'direct' (horizontal stride 1), or 'auto' (direct where it applies).");
     m.def("conv2d_backward_input", &conv2d_backward_input, py::arg("grad_out"),
           py::arg("weight"), py::arg("input_hw"), py::arg("stride"), py::arg("padding"),
           py::arg("dilation"), "grad_out: (N, F, OH, OW) -> grad_x: (N, C, H, W).");

@@ -398,3 +398,47 @@ def test_max_pool_2x2_fast_path_matches_loop_with_ties_and_nan():
         want_y, want_idx = loop.max_pool2d(x, (2, 2), (2, 2), (0, 0))
         np.testing.assert_array_equal(idx, want_idx, err_msg=f"W={W}")
         np.testing.assert_array_equal(y, want_y)  # NaN == NaN for assert_array_equal
+
+
+#: shapes around the direct convolution's tile edges: output widths below one
+#: vector, between one and two (the overlapping last vector), a ragged strip
+#: after full ones; filter counts around MR; channels in several blocks
+DIRECT_CASES = [
+    ((2, 3, 5, 5), (5, 3, 3, 3), (1, 1), (1, 1), (1, 1)),
+    ((1, 4, 6, 14), (7, 4, 3, 3), (1, 1), (1, 1), (1, 1)),
+    ((2, 5, 4, 28), (13, 5, 3, 3), (1, 1), (1, 1), (1, 1)),
+    ((1, 70, 9, 33), (6, 70, 3, 3), (1, 1), (1, 1), (1, 1)),
+    ((3, 17, 13, 29), (12, 17, 3, 5), (2, 1), (2, 1), (1, 2)),
+    ((1, 9, 3, 40), (1, 9, 1, 1), (1, 1), (0, 0), (1, 1)),
+    ((2, 2, 9, 9), (3, 2, 2, 2), (1, 1), (0, 3), (3, 1)),
+]
+
+
+@pytest.mark.skipif("native" not in BACKENDS, reason="native backend not built")
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding,dilation", DIRECT_CASES)
+def test_native_direct_conv_agrees_with_im2col_and_float64(x_shape, w_shape, stride, padding,
+                                                          dilation):
+    from tinytorch import _native
+
+    rng = np.random.default_rng(sum(x_shape) + sum(w_shape))
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    ref = load_backend("numpy").conv2d(x.astype(np.float64), w.astype(np.float64), stride,
+                                       padding, dilation)
+    for algorithm in ("auto", "im2col", "direct"):
+        y = _native.conv2d(x, w, stride, padding, dilation, algorithm)
+        assert y.shape == ref.shape
+        np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max(),
+                                   err_msg=algorithm)
+
+
+@pytest.mark.skipif("native" not in BACKENDS, reason="native backend not built")
+def test_native_conv_algorithm_is_checked():
+    from tinytorch import _native
+
+    x = np.ones((1, 2, 5, 5), np.float32)
+    w = np.ones((3, 2, 3, 3), np.float32)
+    with pytest.raises(ValueError, match="algorithm must be 'auto', 'im2col' or 'direct'"):
+        _native.conv2d(x, w, (1, 1), (1, 1), (1, 1), "winograd")
+    with pytest.raises(ValueError, match="horizontal stride of 1"):
+        _native.conv2d(x, w, (1, 2), (1, 1), (1, 1), "direct")
