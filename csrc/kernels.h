@@ -134,10 +134,11 @@ void col2im(const float* cols, const Conv2dShape& s, int64_t c0, int64_t c1, int
             int64_t p1, float* x);
 // y = conv2d(x, weight), no bias: y[n, f, oh, ow] = sum_{c,kh,kw} x[n, c, ih, iw] * w[f, c, kh, kw]
 // `algorithm`: im2col + sgemm (any geometry), or the direct convolution of
-// conv.cpp (stride_w == 1 only: conv2d_direct_applies); automatic picks direct
-// where it applies.
+// conv_direct.cpp (stride_w == 1 only: conv2d_direct_applies); automatic picks
+// direct where it applies.
 enum class ConvAlgorithm { automatic, im2col, direct };
 bool conv2d_direct_applies(const Conv2dShape& s);
+void conv2d_direct(const float* x, const float* weight, float* y, const Conv2dShape& s);
 void conv2d_forward(const float* x, const float* weight, float* y, const Conv2dShape& s,
                     ConvAlgorithm algorithm = ConvAlgorithm::automatic);
 // grad_x (N, C, H, W) = dL/dx given grad_out (N, F, OH, OW)   (grad_x is overwritten)

@@ -119,9 +119,15 @@ def test_self_times_of_a_cnn_training_step_add_up_to_its_wall_time():
             break
     else:
         raise AssertionError(f"self-times (s) vs wall time (s) of 3 steps: {attempts}")
-    top = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=3)
-    rows = top.splitlines()[3:6]
-    assert any("conv2d" in r for r in rows[:2]), top  # the kernels that dominate come first
+    # The convolution kernels (forward and both backward ones) dominate a CNN step. One op
+    # alone is not a stable claim: conv2d, max_pool2d and Adam.step are within a point of
+    # each other on the numpy backend, so their order in the table is noise.
+    averages = prof.key_averages()
+    self_ns = {e.key: e.self_cpu_time_total for e in averages}
+    conv = sum(t for k, t in self_ns.items() if "conv2d" in k)
+    others = max(t for k, t in self_ns.items() if "conv2d" not in k)
+    table = averages.table(sort_by="self_cpu_time_total", row_limit=6)
+    assert conv > others, table
 
 
 def test_table_has_pytorchs_columns_and_respects_sort_and_row_limit():
