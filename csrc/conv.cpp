@@ -182,8 +182,51 @@ void conv2d_forward(const float* x, const float* weight, float* y, const Conv2dS
     }
 }
 
+// With unit strides the input gradient is itself a stride-1 convolution:
+//
+//   grad_x[c, ih, iw] = sum_{f,kh,kw} grad_out[f, ih + ph - kh*dh, iw + pw - kw*dw] * W[f, c, kh, kw]
+//                     = sum_{f,kh',kw'} grad_out[f, ih - ph' + kh'*dh, iw - pw' + kw'*dw]
+//                                       * W[f, c, KH-1-kh', KW-1-kw']
+//
+// with kh' = KH-1-kh and ph' = (KH-1)*dh - ph (likewise for w): the convolution
+// of grad_out, padded by ph', with the weights transposed (F <-> C) and
+// flipped, whose output is exactly H x W. So conv2d_direct computes it with
+// no cols matrix and no col2im. It needs ph' >= 0, i.e. padding no wider than
+// the kernel's reach; otherwise (and for other strides) im2col + col2im below.
+static bool backward_input_is_direct(const Conv2dShape& s) {
+    return s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= (s.KH - 1) * s.dil_h &&
+           s.pad_w <= (s.KW - 1) * s.dil_w;
+}
+
+static void conv2d_backward_input_direct(const float* grad_out, const float* weight,
+                                         float* grad_x, const Conv2dShape& s) {
+    const int64_t KK = s.KH * s.KW;
+    thread_local std::vector<float> flipped;
+    flipped.resize(static_cast<size_t>(s.C * s.F * KK));
+    for (int64_t f = 0; f < s.F; ++f)
+        for (int64_t c = 0; c < s.C; ++c) {
+            const float* w = weight + (f * s.C + c) * KK;
+            float* d = flipped.data() + (c * s.F + f) * KK;
+            for (int64_t t = 0; t < KK; ++t) d[t] = w[KK - 1 - t];  // flips kh and kw at once
+        }
+    Conv2dShape t = s;
+    t.C = s.F;
+    t.H = s.OH;
+    t.W = s.OW;
+    t.F = s.C;
+    t.OH = s.H;
+    t.OW = s.W;
+    t.pad_h = (s.KH - 1) * s.dil_h - s.pad_h;
+    t.pad_w = (s.KW - 1) * s.dil_w - s.pad_w;
+    conv2d_direct(grad_out, flipped.data(), grad_x, t);
+}
+
 void conv2d_backward_input(const float* grad_out, const float* weight, float* grad_x,
                            const Conv2dShape& s) {
+    if (backward_input_is_direct(s)) {
+        conv2d_backward_input_direct(grad_out, weight, grad_x, s);
+        return;
+    }
     const int64_t KK = s.KH * s.KW, K = s.C * KK, P = s.OH * s.OW;
     // Channels per piece: their KK rows of cols, times P pixels, fit cols_bytes().
     const int64_t per = std::clamp<int64_t>(cols_bytes() / (4 * KK * P), 1, std::max<int64_t>(s.C, 1));

@@ -135,6 +135,10 @@ bool conv2d_direct_applies(const Conv2dShape& s) { return s.stride_w == 1; }
 
 void conv2d_direct(const float* x, const float* weight, float* y, const Conv2dShape& s) {
     const int64_t KK = s.KH * s.KW, K = s.C * KK, P = s.OH * s.OW;
+    if (K == 0) {  // a sum over no taps: the loops below would never write y
+        zero_floats(y, s.N * s.F * P);
+        return;
+    }
     const int64_t Wp = s.W + 2 * s.pad_w;  // = OW + (KW - 1)*dw: every tap of every output
     const GemmBlocking& blocking = gemm_blocking();
     // Channels per block: cb*KK rows of B, as deep as the sgemm's KC.

@@ -432,6 +432,31 @@ def test_native_direct_conv_agrees_with_im2col_and_float64(x_shape, w_shape, str
                                    err_msg=algorithm)
 
 
+#: unit-stride cases, where the native input gradient is a direct convolution of
+#: grad_out with the flipped weights, and two whose padding exceeds the kernel's
+#: reach ((KH-1)*dh), which fall back to im2col + col2im
+BACKWARD_INPUT_CASES = [c for c in DIRECT_CASES if c[2] == (1, 1)] + [
+    ((1, 2, 6, 6), (3, 2, 3, 3), (1, 1), (3, 1), (1, 1)),
+    ((2, 3, 4, 7), (4, 3, 1, 3), (1, 1), (0, 2), (1, 1)),
+]
+
+
+@pytest.mark.skipif("native" not in BACKENDS, reason="native backend not built")
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding,dilation", BACKWARD_INPUT_CASES)
+def test_native_conv_input_gradient_agrees_with_float64(x_shape, w_shape, stride, padding,
+                                                        dilation):
+    rng = np.random.default_rng(sum(x_shape) + sum(w_shape) + sum(padding))
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    x_hw = x_shape[2:]
+    out_hw = [h + 2 * p - d * (k - 1) for h, p, d, k in zip(x_hw, padding, dilation, w_shape[2:])]
+    g = rng.standard_normal((x_shape[0], w_shape[0], *out_hw)).astype(np.float32)
+    ref = load_backend("numpy").conv2d_backward_input(g.astype(np.float64), w.astype(np.float64),
+                                                      x_hw, stride, padding, dilation)
+    gx = load_backend("native").conv2d_backward_input(g, w, x_hw, stride, padding, dilation)
+    assert gx.shape == ref.shape == x_shape
+    np.testing.assert_allclose(gx, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+
+
 @pytest.mark.skipif("native" not in BACKENDS, reason="native backend not built")
 def test_native_conv_algorithm_is_checked():
     from tinytorch import _native
