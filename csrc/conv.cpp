@@ -170,7 +170,7 @@ void conv2d_forward(const float* x, const float* weight, float* y, const Conv2dS
     const int64_t chunk = pixel_chunk(K, P), chunks = ceil_div(P, chunk);
     const int64_t items = s.N * chunks;
     const int threads = team_size(s.N * s.F * P * K, items);
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1)
     for (int64_t item = 0; item < items; ++item) {
         const int64_t n = item / chunks, p0 = (item % chunks) * chunk;
         const int64_t p1 = std::min(P, p0 + chunk);
@@ -232,7 +232,7 @@ void conv2d_backward_input(const float* grad_out, const float* weight, float* gr
     const int64_t per = std::clamp<int64_t>(cols_bytes() / (4 * KK * P), 1, std::max<int64_t>(s.C, 1));
     const int64_t groups = ceil_div(s.C, per), items = s.N * groups;
     const int threads = team_size(s.N * s.F * P * K, items);
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1)
     for (int64_t item = 0; item < items; ++item) {
         const int64_t n = item / groups, c0 = (item % groups) * per;
         const int64_t c1 = std::min(s.C, c0 + per);
@@ -257,7 +257,7 @@ void conv2d_backward_weight(const float* grad_out, const float* x, float* grad_w
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         float* acc = partial.data() + thread_id() * FK;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic)
         for (int64_t item = 0; item < items; ++item) {
             const int64_t n = item / chunks, p0 = (item % chunks) * chunk;
             const int64_t p1 = std::min(P, p0 + chunk);

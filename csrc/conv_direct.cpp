@@ -178,7 +178,12 @@ void conv2d_direct(const float* x, const float* weight, float* y, const Conv2dSh
 
     const int64_t items = s.N * groups;
     const int threads = team_size(s.N * s.F * P * K, items);
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+    // Items are handed out one at a time, not in two fixed halves: on a shared,
+    // noisy machine a static split leaves one thread waiting at the barrier
+    // whenever the other is preempted. Measured in one process (N=32, 64->64,
+    // 32x32, 3x3, 2 threads, AVX2 Zen 3, 4 runs): 98-128 GF/s static, 121-151
+    // dynamic; a work item is ~0.4 ms, so the hand-out costs nothing.
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
     for (int64_t item = 0; item < items; ++item) {
         const int64_t n = item / groups, oh0 = (item % groups) * rows;
         const int64_t oh1 = std::min(s.OH, oh0 + rows);
