@@ -211,14 +211,20 @@ void conv2d_direct(const float* x, const float* weight, float* y, const Conv2dSh
                 const int64_t cbn = std::min(cb, s.C - c0), k0 = c0 * KK, kc = cbn * KK;
                 const float* a_block = packed + Fr * k0;
                 const float* xrow = xp + c0 * plane + (oh - oh0) * s.stride_h * Wp;
-                for (int64_t ow = 0; ow < s.OW; ow += NR) {
-                    const int64_t cols = std::min(NR, s.OW - ow), vecs = ceil_div(cols, VL);
-                    const int64_t last = vecs > 1 ? cols - VL : 0;
-                    const direct_table& table = direct_kernels[vecs - 1];
-                    for (int64_t f = 0; f < s.F; f += MR) {
-                        const int64_t m = std::min(MR, s.F - f);
-                        table[m - 1](cbn, KK, tap_off.data(), plane, a_block + f * kc, xrow + ow,
-                                     yn + f * P + oh * s.OW + ow, P, cols, last, c0 > 0);
+                // Filters outer, strips inner: one MR-tile of packed weights
+                // (MR x kc, 7 KiB at 32 channels of 3x3) stays in L1 for the
+                // whole row while the row's slab lines (cb x KH rows) are
+                // re-read by every tile; 1-2% faster than strips outer, where
+                // the weights of all filters stream from L2 once per strip.
+                for (int64_t f = 0; f < s.F; f += MR) {
+                    const int64_t m = std::min(MR, s.F - f);
+                    for (int64_t ow = 0; ow < s.OW; ow += NR) {
+                        const int64_t cols = std::min(NR, s.OW - ow), vecs = ceil_div(cols, VL);
+                        const int64_t last = vecs > 1 ? cols - VL : 0;
+                        direct_kernels[vecs - 1][m - 1](cbn, KK, tap_off.data(), plane,
+                                                        a_block + f * kc, xrow + ow,
+                                                        yn + f * P + oh * s.OW + ow, P, cols,
+                                                        last, c0 > 0);
                     }
                 }
             }
