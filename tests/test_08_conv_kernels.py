@@ -457,6 +457,40 @@ def test_native_conv_input_gradient_agrees_with_float64(x_shape, w_shape, stride
     np.testing.assert_allclose(gx, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
 
 
+#: 1x1 kernels: with unit strides and no padding the native GEMMs read x and write
+#: grad_x in place (no cols matrix); with padding, a stride or a dilation they do not
+POINTWISE_CASES = [
+    ((2, 5, 7, 9), (3, 5, 1, 1), (1, 1), (0, 0), (1, 1)),
+    ((1, 70, 4, 33), (13, 70, 1, 1), (1, 1), (0, 0), (2, 3)),
+    ((3, 4, 6, 6), (7, 4, 1, 1), (1, 1), (1, 0), (1, 1)),
+    ((2, 4, 7, 8), (5, 4, 1, 1), (2, 1), (0, 0), (1, 1)),
+]
+
+
+@pytest.mark.skipif("native" not in BACKENDS, reason="native backend not built")
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding,dilation", POINTWISE_CASES)
+def test_native_pointwise_conv_and_gradients_agree_with_float64(x_shape, w_shape, stride,
+                                                                padding, dilation):
+    rng = np.random.default_rng(sum(x_shape) + sum(w_shape) + sum(padding) + sum(stride))
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    ref, native = load_backend("numpy"), load_backend("native")
+    x64, w64 = x.astype(np.float64), w.astype(np.float64)
+    y = ref.conv2d(x64, w64, stride, padding, dilation)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    g64 = g.astype(np.float64)
+    pairs = [
+        (native.conv2d(x, w, stride, padding, dilation), y),
+        (native.conv2d_backward_input(g, w, x_shape[2:], stride, padding, dilation),
+         ref.conv2d_backward_input(g64, w64, x_shape[2:], stride, padding, dilation)),
+        (native.conv2d_backward_weight(g, x, w_shape[2:], stride, padding, dilation),
+         ref.conv2d_backward_weight(g64, x64, w_shape[2:], stride, padding, dilation)),
+    ]
+    for got, want in pairs:
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
 @pytest.mark.skipif("native" not in BACKENDS, reason="native backend not built")
 def test_native_conv_algorithm_is_checked():
     from tinytorch import _native
