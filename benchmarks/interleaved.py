@@ -11,8 +11,13 @@ all contenders see the same background load::
 
 A contender is ``native`` (the installed build), ``numpy``, ``torch``, a name given with
 ``--build NAME=PATH`` (another compiled ``_native``, e.g. main's, loaded side by side), and any
-native one with ``@kc,mc,nc`` (``_native.set_gemm_blocking``; 0 = derived). Every contender uses
-``--threads`` threads (default 2). Every result is checked against float64.
+native one with ``@kc,mc,nc`` (``_native.set_gemm_blocking``; 0 = derived) and with options
+after colons: ``:6x16`` switches the AVX2 12 x 8 pair tile off (``set_gemm_pair_tile(False)``,
+every product on the MR x NR tile), ``:im2col`` runs the conv forward through im2col + sgemm
+instead of the default algorithm. Every contender uses ``--threads`` threads (default 2).
+Every result is checked against float64::
+
+    ... interleaved.py --rounds 9 --conv native native:6x16:im2col numpy torch
 """
 
 from __future__ import annotations
@@ -65,11 +70,17 @@ def main() -> None:
               if args.shapes else SHAPES)
 
     def native(contender: str):
-        name, _, blocking = contender.partition("@")
+        base, *options = contender.split(":")
+        unknown = set(options) - {"6x16", "im2col"}
+        if unknown:
+            raise SystemExit(f"interleaved.py: unknown option(s) {sorted(unknown)} in "
+                             f"{contender!r}; valid: :6x16, :im2col")
+        name, _, blocking = base.partition("@")
         module = builds.get(name)
         if module is None:
-            return None, None
-        return module, tuple(int(v) for v in blocking.split(",")) if blocking else (0, 0, 0)
+            return None, None, set()
+        return (module, tuple(int(v) for v in blocking.split(",")) if blocking else (0, 0, 0),
+                set(options))
 
     rng = np.random.default_rng(0)
     cases = []
@@ -78,7 +89,7 @@ def main() -> None:
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)
         calls = {"numpy": lambda a=a, b=b: np.matmul(a, b), "torch": lambda ta=ta, tb=tb: ta @ tb}
         cases.append((f"matmul {M}x{K}x{N}", 2 * M * N * K, calls, a.astype(np.float64) @ b,
-                      lambda m, a=a, b=b: (lambda: m.matmul(a, b))))
+                      lambda m, opts, a=a, b=b: (lambda: m.matmul(a, b))))
     if args.conv:
         n, c, f, h, one = 32, 64, 64, 32, (1, 1)
         x, g = rng.standard_normal((n, c, h, h)), rng.standard_normal((n, f, h, h))
@@ -88,25 +99,29 @@ def main() -> None:
         flops = 2 * n * f * h * h * c * 9
         ref_f = torch.nn.functional.conv2d(tx.double(), tw.double(), padding=1).numpy()
         cases.append(("conv fwd", flops, {"torch": lambda: torch.nn.functional.conv2d(
-            tx, tw, padding=1)}, ref_f, lambda m: (lambda: m.conv2d(x, w, one, one, one))))
+            tx, tw, padding=1)}, ref_f, lambda m, opts: (
+                (lambda: m.conv2d(x, w, one, one, one, "im2col")) if "im2col" in opts
+                else (lambda: m.conv2d(x, w, one, one, one)))))
         gi = torch.nn.grad.conv2d_input(tx.shape, tw.double(), tg.double(), padding=1).numpy()
         gw = torch.nn.grad.conv2d_weight(tx.double(), tw.shape, tg.double(), padding=1).numpy()
         ref_b = np.concatenate([gi.ravel(), gw.ravel()])
         cases.append(("conv bwd", 2 * flops, {"torch": lambda: torch.cat([
             torch.nn.grad.conv2d_input(tx.shape, tw, tg, padding=1).ravel(),
             torch.nn.grad.conv2d_weight(tx, tw.shape, tg, padding=1).ravel()])}, ref_b,
-            lambda m: (lambda: np.concatenate([
+            lambda m, opts: (lambda: np.concatenate([
                 m.conv2d_backward_input(g, w, (h, h), one, one, one).ravel(),
                 m.conv2d_backward_weight(g, x, (3, 3), one, one, one).ravel()]))))
     results: dict[tuple[str, str], list[float]] = {}
     for name, flops, calls, ref, native_call in cases:
         for _ in range(args.rounds):
             for contender in args.contenders:
-                module, blocking = native(contender)
+                module, blocking, options = native(contender)
                 if module is not None:
                     if hasattr(module, "set_gemm_blocking"):  # builds before it: fixed tiles
                         module.set_gemm_blocking(*blocking)
-                    fn = native_call(module)
+                    if hasattr(module, "set_gemm_pair_tile"):
+                        module.set_gemm_pair_tile("6x16" not in options)
+                    fn = native_call(module, options)
                 elif contender in calls:
                     fn = calls[contender]
                 else:
@@ -121,6 +136,8 @@ def main() -> None:
     for module in builds.values():
         if hasattr(module, "set_gemm_blocking"):
             module.set_gemm_blocking()
+        if hasattr(module, "set_gemm_pair_tile"):
+            module.set_gemm_pair_tile(True)
     width = max(12, *(len(c) + 2 for c in args.contenders))
     print(f"\n{'best' if args.best else 'median'} GFLOP/s over {args.rounds} interleaved rounds, "
           f"{args.threads} threads; "

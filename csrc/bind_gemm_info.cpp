@@ -21,6 +21,8 @@ py::dict blocking_dict(const GemmBlocking& b) {
     d["l2"] = b.l2;
     d["l3"] = b.l3;
     d["source"] = std::string(b.source);
+    // the AVX2 12 x 8 pair-broadcast tile of large products, when in use
+    d["pair_tile"] = gemm_pair_tile_enabled() ? py::object(py::str("12x8")) : py::object(py::none());
     return d;
 }
 
@@ -42,6 +44,10 @@ void bind_gemm_info(py::module_& m) {
     }, py::arg("kc") = 0, py::arg("mc") = 0, py::arg("nc") = 0,
        "Replace the sgemm's cache blocking for this process (0 = derive from the caches); "
        "returns the new blocking. For experiments: call it between, not during, matmuls.");
+    m.def("set_gemm_pair_tile", [](bool enabled) { return tinytorch::set_gemm_pair_tile(enabled); },
+          py::arg("enabled"),
+          "Use the AVX2 12x8 pair-broadcast tile for large sgemms (default True); returns whether "
+          "this build has it (AVX2 without AVX-512). For experiments: call it between matmuls.");
     m.def("fma_peak_gflops", [](double seconds) {
         if (!(seconds > 0.0 && seconds <= 10.0))
             throw py::value_error("fma_peak_gflops: seconds must be in (0, 10], got " +

@@ -114,5 +114,16 @@ inline void pack_b(const float* B, bool trans, int64_t ldb, int64_t k0, int64_t 
     }
 }
 
+#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
+// gemm_pairs.cpp: the AVX2 12 x 8 pair-broadcast tile for large products.
+#define TINYTORCH_GEMM_PAIRS 1
+// Large enough for the pair tile, and the tile not switched off (set_gemm_pair_tile).
+bool pair_tile_applies(int64_t M, int64_t N, int64_t K);
+// C[m0:m1, n0:n1] = op(A) @ op(B) on one thread, like matmul.cpp's gemm_block.
+void gemm_block_pairs(bool trans_a, bool trans_b, int64_t K, const float* A, int64_t lda,
+                      const float* B, int64_t ldb, float* C, int64_t ldc, int64_t m0, int64_t m1,
+                      int64_t n0, int64_t n1);
+#endif
+
 }  // namespace gemm
 }  // namespace tinytorch

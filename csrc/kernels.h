@@ -98,6 +98,12 @@ struct GemmBlocking {
 // returns the new blocking. Not thread-safe against a running sgemm.
 const GemmBlocking& gemm_blocking();
 GemmBlocking set_gemm_blocking(int64_t kc, int64_t mc, int64_t nc);
+// The AVX2 12 x 8 pair-broadcast tile (gemm_pairs.cpp) for large products:
+// on by default; false makes every product use the MR x NR tile (Module 15
+// measures one against the other). Returns whether this build has the tile
+// (AVX2 without AVX-512); elsewhere the call changes nothing.
+bool set_gemm_pair_tile(bool enabled);
+bool gemm_pair_tile_enabled();  // built and switched on
 // GFLOP/s of one core running independent register FMAs for about `seconds`.
 double fma_peak_gflops(double seconds);
 

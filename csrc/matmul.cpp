@@ -177,6 +177,13 @@ void store_transposed(const float* tile, int64_t m, int64_t n, float* c, int64_t
 // The blocked loop nest (see the top of the file) for C[m0:m1, n0:n1], on one thread.
 void gemm_block(const Operands& op, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     if (m1 <= m0 || n1 <= n0) return;
+#ifdef TINYTORCH_GEMM_PAIRS
+    if (!op.trans_c && gemm::pair_tile_applies(m1 - m0, n1 - n0, op.K)) {
+        gemm::gemm_block_pairs(op.trans_a, op.trans_b, op.K, op.A, op.lda, op.B, op.ldb, op.C,
+                               op.ldc, m0, m1, n0, n1);
+        return;
+    }
+#endif
     thread_local AlignedBuffer a_buffer, b_buffer;
     const GemmBlocking& blocking = gemm_blocking();
     const int64_t K = op.K;

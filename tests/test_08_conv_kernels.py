@@ -448,7 +448,8 @@ def test_native_conv_input_gradient_agrees_with_float64(x_shape, w_shape, stride
     rng = np.random.default_rng(sum(x_shape) + sum(w_shape) + sum(padding))
     w = rng.standard_normal(w_shape).astype(np.float32)
     x_hw = x_shape[2:]
-    out_hw = [h + 2 * p - d * (k - 1) for h, p, d, k in zip(x_hw, padding, dilation, w_shape[2:])]
+    out_hw = [h + 2 * p - d * (k - 1) for h, p, d, k in
+              zip(x_hw, padding, dilation, w_shape[2:], strict=True)]
     g = rng.standard_normal((x_shape[0], w_shape[0], *out_hw)).astype(np.float32)
     ref = load_backend("numpy").conv2d_backward_input(g.astype(np.float64), w.astype(np.float64),
                                                       x_hw, stride, padding, dilation)

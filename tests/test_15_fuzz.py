@@ -44,9 +44,10 @@ FUZZ = settings.get_profile("tinytorch-fuzz")
 TRIED = {"cases": 0}
 
 # Tile edges of both SIMD builds (AVX2: VL 8, MR 6, NR 16; AVX-512: VL 16, MR 8, NR 32),
-# the small-M path (M <= 4) and the K block (KC 512), each with its neighbours.
+# the AVX2 pair tile (12 x 8, used from M 24, N 64, K 128), the small-M path (M <= 4)
+# and the K block (KC 512), each with its neighbours.
 EDGES = sorted({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15, 16, 17, 23, 24, 25, 31, 32, 33,
-                47, 48, 49, 63, 64, 65, 97, 127, 128, 129})
+                35, 36, 37, 47, 48, 49, 63, 64, 65, 97, 127, 128, 129})
 KC_EDGES = [511, 512, 513]
 
 

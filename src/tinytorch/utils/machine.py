@@ -138,9 +138,10 @@ def describe(peak: bool = False) -> dict[str, str]:
                           f"{ext.get_num_threads()} threads, "
                           f"{'-march=native' if b['native_arch'] else 'portable'}")
         g = ext.gemm_blocking()
-        info["native sgemm"] = (f"register tile {g['mr']}x{g['nr']}, KC={g['kc']} MC={g['mc']} "
-                                f"NC={g['nc']} (from L1d {_kib(g['l1d'])}, L2 {_kib(g['l2'])}, "
-                                f"L3 {_kib(g['l3'])}: {g['source']})")
+        pairs = f" ({g['pair_tile']} pair tile for large products)" if g.get("pair_tile") else ""
+        info["native sgemm"] = (f"register tile {g['mr']}x{g['nr']}{pairs}, KC={g['kc']} "
+                                f"MC={g['mc']} NC={g['nc']} (from L1d {_kib(g['l1d'])}, "
+                                f"L2 {_kib(g['l2'])}, L3 {_kib(g['l3'])}: {g['source']})")
         if peak:
             per_core = fma_peak_gflops()
             cores = os.cpu_count() or 1

@@ -1,0 +1,257 @@
+// The AVX2 sgemm's register tile for large products (Module 15): 12 x 8 from
+// broadcast *pairs*, instead of 6 x 16 from broadcast singles.
+//
+// The 6 x 16 micro-kernel of matmul.cpp spends, per k step, 2 vector loads of
+// B and 6 single-float broadcasts of A on 12 FMAs. On AMD Zen 3 a broadcast of
+// one float (vbroadcastss ymm, m32) is slower than a broadcast of a float pair
+// (vbroadcastsd ymm, m64): a 12-FMA loop with data in L1 ran at 74-84 GFLOP/s
+// on one core with single broadcasts and 83-96 with pairs (FMA peak 102).
+// So this tile broadcasts A two rows at a time and duplicates B in place:
+//
+//   ap = [a(2p), a(2p+1)] x 4          (vbroadcastsd: rows 2p, 2p+1 of A)
+//   be = [b0 b0 b2 b2 b4 b4 b6 b6]     (vmovsldup: even columns of B, doubled)
+//   bo = [b1 b1 b3 b3 b5 b5 b7 b7]     (vmovshdup: odd columns)
+//   e[p] += ap * be   lanes: C(2p,0) C(2p+1,0) C(2p,2) C(2p+1,2) ...
+//   o[p] += ap * bo   lanes: C(2p,1) C(2p+1,1) C(2p,3) C(2p+1,3) ...
+//
+// for p = 0..5: 12 accumulators, 2 + 6 loads for 12 FMAs as before, but only
+// pair broadcasts. After the k loop two blends per pair put rows 2p and 2p+1
+// back together (once per KC steps, so the shuffles cost nothing):
+//
+//   row 2p   = blend(e, movsldup(o))   [e0 o0 e2 o2 e4 o4 e6 o6]
+//   row 2p+1 = blend(movshdup(e), o)   [e1 o1 e3 o3 e5 o5 e7 o7]
+//
+// The loop nest, blocking and threading are the sgemm's (matmul.cpp); only
+// the tile and its packing differ: A slivers of 12 rows, B slivers of 8
+// columns, both zero-padded at the edges. Edge tiles are computed whole into
+// a small buffer and the valid part is added to C.
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+
+#include "gemm_pack.h"
+#include "kernels.h"
+#include "simd.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
+#include <immintrin.h>
+
+namespace tinytorch {
+namespace gemm {
+namespace {
+
+constexpr int64_t PR = 12;  // rows of the pair tile (6 pairs)
+constexpr int64_t PC = 8;   // columns (one ymm vector)
+
+// Four rows of a row-major matrix into k-major columns of width `stride`:
+// dst[k*stride + r] = src[r*ld + k] for r < 4, k < kc (rows 8..11 of a sliver).
+void transpose_4_rows(const float* src, int64_t ld, int64_t kc, float* dst, int64_t stride) {
+    int64_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        const __m256 r0 = _mm256_loadu_ps(src + k), r1 = _mm256_loadu_ps(src + ld + k);
+        const __m256 r2 = _mm256_loadu_ps(src + 2 * ld + k), r3 = _mm256_loadu_ps(src + 3 * ld + k);
+        const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        // columns k+0, k+1, k+4, k+5 and k+2, k+3, k+6, k+7 as 128-bit halves
+        const __m256 c04 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+        const __m256 c15 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+        const __m256 c26 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+        const __m256 c37 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+        float* d = dst + k * stride;
+        _mm_storeu_ps(d, _mm256_castps256_ps128(c04));
+        _mm_storeu_ps(d + stride, _mm256_castps256_ps128(c15));
+        _mm_storeu_ps(d + 2 * stride, _mm256_castps256_ps128(c26));
+        _mm_storeu_ps(d + 3 * stride, _mm256_castps256_ps128(c37));
+        _mm_storeu_ps(d + 4 * stride, _mm256_extractf128_ps(c04, 1));
+        _mm_storeu_ps(d + 5 * stride, _mm256_extractf128_ps(c15, 1));
+        _mm_storeu_ps(d + 6 * stride, _mm256_extractf128_ps(c26, 1));
+        _mm_storeu_ps(d + 7 * stride, _mm256_extractf128_ps(c37, 1));
+    }
+    for (; k < kc; ++k)
+        for (int64_t r = 0; r < 4; ++r) dst[k * stride + r] = src[r * ld + k];
+}
+
+// A sliver: a[k*PR + r] = op(A)[i0 + r, k0 + k], rows past `rows` zero.
+__attribute__((noinline)) void pack_a_pairs(const float* A, bool trans, int64_t lda, int64_t i0, int64_t k0, int64_t mc,
+                  int64_t kc, float* dst) {
+    for (int64_t s = 0; s < mc; s += PR, dst += PR * kc) {
+        const int64_t rows = std::min(PR, mc - s);
+        if (trans) {
+            for (int64_t k = 0; k < kc; ++k) {
+                const float* src = at(A, true, lda, i0 + s, k0 + k);
+                for (int64_t r = 0; r < rows; ++r) dst[k * PR + r] = src[r];
+            }
+        } else if (rows == PR) {  // 8 rows through the 8 x 8 transpose, 4 through a 4 x 8 one
+            const float* src = at(A, false, lda, i0 + s, k0);
+            transpose_copy(src, lda, 8, kc, dst, PR);
+            transpose_4_rows(src + 8 * lda, lda, kc, dst + 8, PR);
+            continue;
+        } else {
+            transpose_copy(at(A, false, lda, i0 + s, k0), lda, rows, kc, dst, PR);
+        }
+        if (rows < PR)
+            for (int64_t k = 0; k < kc; ++k)
+                for (int64_t r = rows; r < PR; ++r) dst[k * PR + r] = 0.0f;
+    }
+}
+
+// B sliver: b[k*PC + c] = op(B)[k0 + k, j0 + c], columns past `cols` zero.
+__attribute__((noinline)) void pack_b_pairs(const float* B, bool trans, int64_t ldb, int64_t k0, int64_t j0, int64_t kc,
+                  int64_t nc, float* dst) {
+    if (!trans) {
+        // Eight rows of B at a time across all slivers: each row is read
+        // front to back (a 64-byte line feeds two slivers while it is in L1),
+        // instead of one 32-byte piece of every row per sliver, which with a
+        // 4 KiB row stride misses on every line and every page.
+        const int64_t full = nc / PC * PC;
+        for (int64_t kb = 0; kb < kc; kb += 8) {
+            const int64_t ke = std::min(kc, kb + 8);
+            for (int64_t s = 0; s < full; s += PC) {
+                float* d = dst + s * kc;
+                for (int64_t k = kb; k < ke; ++k)
+                    _mm256_store_ps(d + k * PC, _mm256_loadu_ps(at(B, false, ldb, k0 + k, j0 + s)));
+            }
+        }
+        if (full < nc) {
+            float* d = dst + full * kc;
+            for (int64_t k = 0; k < kc; ++k) {
+                const float* src = at(B, false, ldb, k0 + k, j0 + full);
+                for (int64_t c = 0; c < PC; ++c) d[k * PC + c] = full + c < nc ? src[c] : 0.0f;
+            }
+        }
+        return;
+    }
+    for (int64_t s = 0; s < nc; s += PC, dst += PC * kc) {
+        const int64_t cols = std::min(PC, nc - s);
+        transpose_copy(at(B, true, ldb, k0, j0 + s), ldb, cols, kc, dst, PC);
+        if (cols < PC)
+            for (int64_t k = 0; k < kc; ++k)
+                for (int64_t c = cols; c < PC; ++c) dst[k * PC + c] = 0.0f;
+    }
+}
+
+// C[0:12, 0:8] (+)= a-sliver @ b-sliver over kc steps (a, b packed as above).
+__attribute__((noinline)) void kernel_12x8(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
+                 int64_t ldc, bool accumulate) {
+    __m256 e[6], o[6];
+#pragma GCC unroll 6
+    for (int p = 0; p < 6; ++p) e[p] = o[p] = _mm256_setzero_ps();
+    auto steps = [&](int64_t n) __attribute__((always_inline)) {
+#pragma GCC unroll 2
+        for (int64_t k = 0; k < n; ++k, a += PR, b += PC) {
+            const __m256 be = _mm256_moveldup_ps(_mm256_load_ps(b));
+            const __m256 bo = _mm256_movehdup_ps(_mm256_load_ps(b));
+#pragma GCC unroll 6
+            for (int p = 0; p < 6; ++p) {
+                const __m256 ap = _mm256_castpd_ps(
+                    _mm256_broadcast_sd(reinterpret_cast<const double*>(a + 2 * p)));
+                e[p] = _mm256_fmadd_ps(ap, be, e[p]);
+                o[p] = _mm256_fmadd_ps(ap, bo, o[p]);
+            }
+        }
+    };
+    // Ask for C's lines late in the k loop, not before it: with a row stride
+    // of 4 KiB (a 1024-wide C) all 12 rows map to one L1 set, and lines
+    // fetched at the start are evicted again by the A and B streams.
+    // (Measured, one thread, 1040^3: 78 GFLOP/s with the lines asked for
+    // 32 steps before the end, 78 with no prefetch, 84 at 32-64 steps.)
+    const int64_t tail = std::min<int64_t>(kc, 32);
+    steps(kc - tail);
+#pragma GCC unroll 12
+    for (int r = 0; r < PR; ++r) __builtin_prefetch(c + r * ldc, 1);
+    steps(tail);
+#pragma GCC unroll 6
+    for (int p = 0; p < 6; ++p) {
+        __m256 r0 = _mm256_blend_ps(e[p], _mm256_moveldup_ps(o[p]), 0xAA);
+        __m256 r1 = _mm256_blend_ps(_mm256_movehdup_ps(e[p]), o[p], 0xAA);
+        float* c0 = c + (2 * p) * ldc;
+        float* c1 = c0 + ldc;
+        if (accumulate) {
+            r0 = _mm256_add_ps(r0, _mm256_loadu_ps(c0));
+            r1 = _mm256_add_ps(r1, _mm256_loadu_ps(c1));
+        }
+        _mm256_storeu_ps(c0, r0);
+        _mm256_storeu_ps(c1, r1);
+    }
+}
+
+int64_t balanced(int64_t total, int64_t max_step, int64_t grain) {
+    const int64_t blocks = (total + max_step - 1) / max_step;
+    const int64_t step = (total + blocks - 1) / blocks;
+    return std::min(simd::round_up(max_step, grain), simd::round_up(step, grain));
+}
+
+}  // namespace
+
+std::atomic<bool> pair_tile_enabled{true};
+
+bool pair_tile_applies(int64_t M, int64_t N, int64_t K) {
+    // Packing both operands into 12 x 8 slivers pays off once the sliver is
+    // deep enough. Measured on one thread (AVX2 Zen 3, each against the 6 x 16
+    // tile in the same process): K = 32 5% slower, K = 64 even, K >= 128 2-12%
+    // faster (1024^3, 128 x 784 x 256, 48 x 512 x 64); with N = 32 (two B
+    // slivers) the 6 x 16 path reads A unpacked and wins.
+    return pair_tile_enabled.load(std::memory_order_relaxed) && M >= 2 * PR && N >= 8 * PC &&
+           K >= 128;
+}
+
+void gemm_block_pairs(bool trans_a, bool trans_b, int64_t K, const float* A, int64_t lda,
+                      const float* B, int64_t ldb, float* C, int64_t ldc, int64_t m0, int64_t m1,
+                      int64_t n0, int64_t n1) {
+    if (m1 <= m0 || n1 <= n0) return;
+    thread_local simd::AlignedBuffer a_buffer, b_buffer;
+    const GemmBlocking& blocking = gemm_blocking();
+    const int64_t kc_step = balanced(K, blocking.kc, 8);
+    const int64_t mc_step = balanced(m1 - m0, blocking.mc, PR);
+    const int64_t nc_step = balanced(n1 - n0, blocking.nc, PC);
+    float* a_packed = a_buffer.get(simd::round_up(mc_step, PR) * kc_step);
+    float* b_packed = b_buffer.get(simd::round_up(nc_step, PC) * kc_step);
+    for (int64_t jc = n0; jc < n1; jc += nc_step) {
+        const int64_t nc = std::min(nc_step, n1 - jc);
+        for (int64_t pc = 0; pc < K; pc += kc_step) {
+            const int64_t kc = std::min(kc_step, K - pc);
+            pack_b_pairs(B, trans_b, ldb, pc, jc, kc, nc, b_packed);
+            for (int64_t ic = m0; ic < m1; ic += mc_step) {
+                const int64_t mc = std::min(mc_step, m1 - ic);
+                pack_a_pairs(A, trans_a, lda, ic, pc, mc, kc, a_packed);
+                for (int64_t jr = 0; jr < nc; jr += PC) {
+                    const int64_t n = std::min(PC, nc - jr);
+                    const float* b = b_packed + jr * kc;
+                    for (int64_t ir = 0; ir < mc; ir += PR) {
+                        const int64_t m = std::min(PR, mc - ir);
+                        const float* a = a_packed + ir * kc;
+                        float* c = C + (ic + ir) * ldc + jc + jr;
+                        if (m == PR && n == PC) {
+                            kernel_12x8(kc, a, b, c, ldc, pc > 0);
+                            continue;
+                        }
+                        alignas(32) float tile[PR * PC];
+                        kernel_12x8(kc, a, b, tile, PC, false);
+                        for (int64_t r = 0; r < m; ++r)
+                            for (int64_t j = 0; j < n; ++j)
+                                c[r * ldc + j] = (pc > 0 ? c[r * ldc + j] : 0.0f) + tile[r * PC + j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+}  // namespace gemm
+
+bool set_gemm_pair_tile(bool enabled) {
+    gemm::pair_tile_enabled.store(enabled, std::memory_order_relaxed);
+    return true;
+}
+bool gemm_pair_tile_enabled() { return gemm::pair_tile_enabled.load(std::memory_order_relaxed); }
+
+}  // namespace tinytorch
+
+#else  // not an AVX2-only build: the pair tile does not exist
+
+namespace tinytorch {
+bool set_gemm_pair_tile(bool) { return false; }
+bool gemm_pair_tile_enabled() { return false; }
+}  // namespace tinytorch
+
+#endif
