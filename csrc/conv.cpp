@@ -169,6 +169,21 @@ static bool pointwise(const Conv2dShape& s) {
            s.pad_w == 0;
 }
 
+// The cols piece of output pixels [p0, p1) of one image xn, with its row
+// stride in `ld`: for a pointwise conv x[n] itself (stride OH*OW), otherwise
+// im2col into this thread's buffer (stride p1 - p0).
+static const float* cols_piece(const float* xn, const Conv2dShape& s, int64_t p0, int64_t p1,
+                               int64_t& ld) {
+    if (pointwise(s)) {
+        ld = s.OH * s.OW;
+        return xn + p0;
+    }
+    float* piece = thread_buffer(0, s.C * s.KH * s.KW * (p1 - p0));
+    im2col(xn, s, 0, s.C, p0, p1, piece);
+    ld = p1 - p0;
+    return piece;
+}
+
 void conv2d_forward(const float* x, const float* weight, float* y, const Conv2dShape& s,
                     ConvAlgorithm algorithm) {
     if (algorithm == ConvAlgorithm::direct ||
@@ -184,15 +199,8 @@ void conv2d_forward(const float* x, const float* weight, float* y, const Conv2dS
     for (int64_t item = 0; item < items; ++item) {
         const int64_t n = item / chunks, p0 = (item % chunks) * chunk;
         const int64_t p1 = std::min(P, p0 + chunk);
-        const float* xn = x + n * s.C * s.H * s.W;
-        const float* cols = xn + p0;  // pointwise: columns p0..p1 of x[n], row stride P
-        int64_t ld = P;
-        if (!pointwise(s)) {
-            float* piece = thread_buffer(0, K * chunk);
-            im2col(xn, s, 0, s.C, p0, p1, piece);
-            cols = piece;
-            ld = p1 - p0;
-        }
+        int64_t ld = 0;
+        const float* cols = cols_piece(x + n * s.C * s.H * s.W, s, p0, p1, ld);
         // y[n][:, p0:p1] (F, p1-p0), row stride P = W (F, K) @ cols (K, p1-p0)
         sgemm_threads(false, false, s.F, p1 - p0, K, weight, K, cols, ld, y + n * s.F * P + p0,
                       P, 1);
@@ -287,15 +295,8 @@ void conv2d_backward_weight(const float* grad_out, const float* x, float* grad_w
             const int64_t n = item / chunks, p0 = (item % chunks) * chunk;
             const int64_t p1 = std::min(P, p0 + chunk);
             float* piece = thread_buffer(1, FK);
-            const float* xn = x + n * s.C * s.H * s.W;
-            const float* cols = xn + p0;  // pointwise: columns p0..p1 of x[n], row stride P
-            int64_t ld = P;
-            if (!pointwise(s)) {
-                float* buffer = thread_buffer(0, K * chunk);
-                im2col(xn, s, 0, s.C, p0, p1, buffer);
-                cols = buffer;
-                ld = p1 - p0;
-            }
+            int64_t ld = 0;
+            const float* cols = cols_piece(x + n * s.C * s.H * s.W, s, p0, p1, ld);
             // grad_out[n][:, p0:p1] (F, p1-p0) @ cols^T (p1-p0, K); cols stored (K, p1-p0)
             sgemm_threads(false, true, s.F, K, p1 - p0, grad_out + n * s.F * P + p0, P, cols, ld,
                           piece, K, 1);
