@@ -150,11 +150,11 @@ __attribute__((noinline)) void kernel_12x8(int64_t kc, const float* __restrict a
             }
         }
     };
-    // Ask for C's lines late in the k loop, not before it: with a row stride
-    // of 4 KiB (a 1024-wide C) all 12 rows map to one L1 set, and lines
-    // fetched at the start are evicted again by the A and B streams.
-    // (Measured, one thread, 1040^3: 78 GFLOP/s with the lines asked for
-    // 32 steps before the end, 78 with no prefetch, 84 at 32-64 steps.)
+    // Ask for C's lines late in the k loop. With a row stride of 4 KiB (a
+    // 1024-wide C) all 12 rows map to one L1 set, so lines fetched long before
+    // the stores are likely evicted again by the A and B streams. Measured
+    // (1040^3, one thread, one process): no prefetch 78.3 GFLOP/s; 16, 32 and
+    // 64 steps before the end 82.3, 84.3 and 84.8.
     const int64_t tail = std::min<int64_t>(kc, 32);
     steps(kc - tail);
 #pragma GCC unroll 12
@@ -187,10 +187,11 @@ std::atomic<bool> pair_tile_enabled{true};
 
 bool pair_tile_applies(int64_t M, int64_t N, int64_t K) {
     // Packing both operands into 12 x 8 slivers pays off once the sliver is
-    // deep enough. Measured on one thread (AVX2 Zen 3, each against the 6 x 16
-    // tile in the same process): K = 32 5% slower, K = 64 even, K >= 128 2-12%
-    // faster (1024^3, 128 x 784 x 256, 48 x 512 x 64); with N = 32 (two B
-    // slivers) the 6 x 16 path reads A unpacked and wins.
+    // deep enough. Measured on one thread (AVX2 Zen 3, against the 6 x 16 tile
+    // call by call in one process): 512 x K x 512 with K = 32 7% slower, K = 64
+    // even, K = 128 2% faster; 48 x 512 x 64 +12%, 128 x 784 x 256 +7%,
+    // 2048 x 128 x 128 +5%, 1024^3 +4%, but 128 x 128 x 2048 -3% (noise level);
+    // with N = 32 (two B slivers) the 6 x 16 path reads A unpacked and wins.
     return pair_tile_enabled.load(std::memory_order_relaxed) && M >= 2 * PR && N >= 8 * PC &&
            K >= 128;
 }
