@@ -190,7 +190,7 @@ bool pair_tile_applies(int64_t M, int64_t N, int64_t K) {
     // deep enough. Measured on one thread (AVX2 Zen 3, against the 6 x 16 tile
     // call by call in one process): 512 x K x 512 with K = 32 7% slower, K = 64
     // even, K = 128 2% faster; 48 x 512 x 64 +12%, 128 x 784 x 256 +7%,
-    // 2048 x 128 x 128 +5%, 1024^3 +4%, but 128 x 128 x 2048 -3% (noise level);
+    // 2048 x 128 x 128 +5%, 1024^3 0 to +5%, but 128 x 128 x 2048 -3% (noise);
     // with N = 32 (two B slivers) the 6 x 16 path reads A unpacked and wins.
     return pair_tile_enabled.load(std::memory_order_relaxed) && M >= 2 * PR && N >= 8 * PC &&
            K >= 128;
