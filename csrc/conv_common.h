@@ -37,7 +37,7 @@ inline void add_floats(float* d, const float* s, int64_t n) {
 // OpenMP team costs a few microseconds.
 constexpr int64_t MIN_PARALLEL_WORK = int64_t{1} << 18;
 
-inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+using simd::ceil_div;
 
 // Threads for `work` multiply-adds split into `items` independent pieces.
 inline int team_size(int64_t work, int64_t items) {

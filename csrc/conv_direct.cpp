@@ -11,9 +11,7 @@
 #include "simd.h"
 
 namespace tinytorch {
-namespace {
 using namespace conv_detail;
-}  // namespace
 
 // ---- direct convolution (stride_w == 1) -----------------------------------
 //
@@ -124,9 +122,26 @@ constexpr std::array<direct_table, NV> make_direct_tables(std::integer_sequence<
 constexpr std::array<direct_table, NV> direct_kernels =
     make_direct_tables(std::make_integer_sequence<int, NV>{});
 
-int64_t balanced(int64_t total, int64_t max_step) {
-    const int64_t blocks = ceil_div(total, std::max<int64_t>(max_step, 1));
-    return ceil_div(total, blocks);
+
+// The zero-padded slab of one image: rows ih = ih0 + r (r < R) of every
+// channel, each Wp = W + 2*pad_w wide, channel c at xp + c*plane, followed by
+// VL zeros for the loads past the last row.
+void fill_slab(const float* xn, const Conv2dShape& s, int64_t ih0, int64_t R, int64_t plane,
+               float* xp) {
+    const int64_t Wp = s.W + 2 * s.pad_w;
+    for (int64_t c = 0; c < s.C; ++c)
+        for (int64_t r = 0; r < R; ++r) {
+            float* d = xp + c * plane + r * Wp;
+            const int64_t ih = ih0 + r;
+            if (ih < 0 || ih >= s.H) {
+                zero_floats(d, Wp);
+                continue;
+            }
+            zero_floats(d, s.pad_w);
+            copy_floats(d + s.pad_w, xn + (c * s.H + ih) * s.W, s.W);
+            zero_floats(d + s.pad_w + s.W, s.pad_w);
+        }
+    zero_floats(xp + s.C * plane, VL);
 }
 
 }  // namespace
@@ -142,7 +157,7 @@ void conv2d_direct(const float* x, const float* weight, float* y, const Conv2dSh
     const int64_t Wp = s.W + 2 * s.pad_w;  // = OW + (KW - 1)*dw: every tap of every output
     const GemmBlocking& blocking = gemm_blocking();
     // Channels per block: cb*KK rows of B, as deep as the sgemm's KC.
-    const int64_t cb = balanced(s.C, blocking.kc / KK);
+    const int64_t cb = gemm::balanced_step(s.C, std::max<int64_t>(blocking.kc / KK, 1), 1);
     // Output rows per work item: its padded slab (all C channels) within half
     // of L2, and enough items for every thread.
     auto rows_in = [&](int64_t rows_out) { return (rows_out - 1) * s.stride_h + (s.KH - 1) * s.dil_h + 1; };
@@ -189,22 +204,7 @@ void conv2d_direct(const float* x, const float* weight, float* y, const Conv2dSh
         const int64_t oh1 = std::min(s.OH, oh0 + rows);
         thread_local simd::AlignedBuffer slab_buffer;
         float* xp = slab_buffer.get(slab);
-        // the zero-padded slab: rows ih = oh0*sh - ph + r of every channel
-        const float* xn = x + n * s.C * s.H * s.W;
-        const int64_t ih0 = oh0 * s.stride_h - s.pad_h;
-        for (int64_t c = 0; c < s.C; ++c)
-            for (int64_t r = 0; r < R; ++r) {
-                float* d = xp + c * plane + r * Wp;
-                const int64_t ih = ih0 + r;
-                if (ih < 0 || ih >= s.H) {
-                    zero_floats(d, Wp);
-                    continue;
-                }
-                zero_floats(d, s.pad_w);
-                copy_floats(d + s.pad_w, xn + (c * s.H + ih) * s.W, s.W);
-                zero_floats(d + s.pad_w + s.W, s.pad_w);
-            }
-        zero_floats(xp + s.C * plane, VL);
+        fill_slab(x + n * s.C * s.H * s.W, s, oh0 * s.stride_h - s.pad_h, R, plane, xp);
         float* yn = y + n * s.F * P;
         for (int64_t oh = oh0; oh < oh1; ++oh) {
             for (int64_t c0 = 0; c0 < s.C; c0 += cb) {

@@ -26,6 +26,14 @@ constexpr int64_t NV = 2;
 #endif
 constexpr int64_t NR = NV * VL;
 
+// Split `total` into equal steps of at most `max_step`, rounded up to
+// `grain`: K = 784 becomes 2 x 392 rather than 512 + 272,
+// so no block is left with a sliver of work.
+inline int64_t balanced_step(int64_t total, int64_t max_step, int64_t grain) {
+    const int64_t blocks = simd::ceil_div(total, max_step);
+    return std::min(max_step, simd::round_up(simd::ceil_div(total, blocks), grain));
+}
+
 // Element (r, c) of op(X): trans = false reads X[r*ld + c], true X[c*ld + r].
 inline const float* at(const float* X, bool trans, int64_t ld, int64_t r, int64_t c) {
     return trans ? X + c * ld + r : X + r * ld + c;
@@ -68,26 +76,60 @@ inline void transpose_copy(const float* src, int64_t src_stride, int64_t rows, i
         for (int64_t c = c0; c < cols; ++c)
             for (int64_t r = r0; r < r0 + 8; ++r) dst[c * dst_stride + r] = src[r * src_stride + c];
     }
+    if (r0 + 4 <= rows) {  // 4 rows (the rest of a 6- or 12-row sliver): a 4 x 8 transpose
+        int64_t c0 = 0;
+        const float* s = src + r0 * src_stride;
+        for (; c0 + 8 <= cols; c0 += 8) {
+            const __m256 r0v = _mm256_loadu_ps(s + c0), r1v = _mm256_loadu_ps(s + src_stride + c0);
+            const __m256 r2v = _mm256_loadu_ps(s + 2 * src_stride + c0);
+            const __m256 r3v = _mm256_loadu_ps(s + 3 * src_stride + c0);
+            const __m256 t0 = _mm256_unpacklo_ps(r0v, r1v), t1 = _mm256_unpackhi_ps(r0v, r1v);
+            const __m256 t2 = _mm256_unpacklo_ps(r2v, r3v), t3 = _mm256_unpackhi_ps(r2v, r3v);
+            // columns c0+{0,4}, {1,5}, {2,6}, {3,7} as the two 128-bit halves
+            const __m256 q[4] = {_mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)),
+                                 _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)),
+                                 _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)),
+                                 _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2))};
+            float* d = dst + c0 * dst_stride + r0;
+            for (int i = 0; i < 4; ++i) {
+                _mm_storeu_ps(d + i * dst_stride, _mm256_castps256_ps128(q[i]));
+                _mm_storeu_ps(d + (i + 4) * dst_stride, _mm256_extractf128_ps(q[i], 1));
+            }
+        }
+        for (int64_t c = c0; c < cols; ++c)
+            for (int64_t r = r0; r < r0 + 4; ++r) dst[c * dst_stride + r] = src[r * src_stride + c];
+        r0 += 4;
+    }
 #endif
     for (int64_t r = r0; r < rows; ++r)
         for (int64_t c = 0; c < cols; ++c) dst[c * dst_stride + r] = src[r * src_stride + c];
 }
 
-// Pack op(A)[i0:i0+mc, k0:k0+kc] into slivers of MR rows: sliver s holds
-// a[k*MR + r] = op(A)[i0 + s*MR + r, k0 + k], the order the micro-kernel reads.
-inline void pack_a(const float* A, bool trans, int64_t lda, int64_t i0, int64_t k0, int64_t mc,
-            int64_t kc, float* dst) {
-    for (int64_t s = 0; s < mc; s += MR, dst += MR * kc) {
-        const int64_t rows = std::min(MR, mc - s);
-        if (trans) {  // op(A) rows are contiguous in memory along i: copy MR at a time
+// Pack op(A)[i0:i0+mc, k0:k0+kc] into slivers of W rows: sliver s holds
+// a[k*W + r] = op(A)[i0 + s*W + r, k0 + k], the order the micro-kernel reads;
+// rows of a last, short sliver past the edge are zero.
+template <int64_t W>
+inline void pack_a_slivers(const float* A, bool trans, int64_t lda, int64_t i0, int64_t k0,
+                           int64_t mc, int64_t kc, float* dst) {
+    for (int64_t s = 0; s < mc; s += W, dst += W * kc) {
+        const int64_t rows = std::min(W, mc - s);
+        if (trans) {  // op(A) rows are contiguous in memory along i: copy W at a time
             for (int64_t k = 0; k < kc; ++k) {
                 const float* src = at(A, true, lda, i0 + s, k0 + k);
-                for (int64_t r = 0; r < rows; ++r) dst[k * MR + r] = src[r];
+                for (int64_t r = 0; r < rows; ++r) dst[k * W + r] = src[r];
             }
         } else {  // rows of A run along k, the sliver along r: a transpose
-            transpose_copy(at(A, false, lda, i0 + s, k0), lda, rows, kc, dst, MR);
+            transpose_copy(at(A, false, lda, i0 + s, k0), lda, rows, kc, dst, W);
         }
+        if (rows < W)
+            for (int64_t k = 0; k < kc; ++k)
+                for (int64_t r = rows; r < W; ++r) dst[k * W + r] = 0.0f;
     }
+}
+// The MR-row slivers of matmul.cpp's micro-kernel (and of the direct conv's weights).
+inline void pack_a(const float* A, bool trans, int64_t lda, int64_t i0, int64_t k0, int64_t mc,
+                   int64_t kc, float* dst) {
+    pack_a_slivers<MR>(A, trans, lda, i0, k0, mc, kc, dst);
 }
 
 // Pack op(B)[k0:k0+kc, j0:j0+nc] into slivers of NR columns: sliver s holds

@@ -43,58 +43,6 @@ namespace {
 constexpr int64_t PR = 12;  // rows of the pair tile (6 pairs)
 constexpr int64_t PC = 8;   // columns (one ymm vector)
 
-// Four rows of a row-major matrix into k-major columns of width `stride`:
-// dst[k*stride + r] = src[r*ld + k] for r < 4, k < kc (rows 8..11 of a sliver).
-void transpose_4_rows(const float* src, int64_t ld, int64_t kc, float* dst, int64_t stride) {
-    int64_t k = 0;
-    for (; k + 8 <= kc; k += 8) {
-        const __m256 r0 = _mm256_loadu_ps(src + k), r1 = _mm256_loadu_ps(src + ld + k);
-        const __m256 r2 = _mm256_loadu_ps(src + 2 * ld + k), r3 = _mm256_loadu_ps(src + 3 * ld + k);
-        const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-        const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-        // columns k+0, k+1, k+4, k+5 and k+2, k+3, k+6, k+7 as 128-bit halves
-        const __m256 c04 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-        const __m256 c15 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-        const __m256 c26 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-        const __m256 c37 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-        float* d = dst + k * stride;
-        _mm_storeu_ps(d, _mm256_castps256_ps128(c04));
-        _mm_storeu_ps(d + stride, _mm256_castps256_ps128(c15));
-        _mm_storeu_ps(d + 2 * stride, _mm256_castps256_ps128(c26));
-        _mm_storeu_ps(d + 3 * stride, _mm256_castps256_ps128(c37));
-        _mm_storeu_ps(d + 4 * stride, _mm256_extractf128_ps(c04, 1));
-        _mm_storeu_ps(d + 5 * stride, _mm256_extractf128_ps(c15, 1));
-        _mm_storeu_ps(d + 6 * stride, _mm256_extractf128_ps(c26, 1));
-        _mm_storeu_ps(d + 7 * stride, _mm256_extractf128_ps(c37, 1));
-    }
-    for (; k < kc; ++k)
-        for (int64_t r = 0; r < 4; ++r) dst[k * stride + r] = src[r * ld + k];
-}
-
-// A sliver: a[k*PR + r] = op(A)[i0 + r, k0 + k], rows past `rows` zero.
-__attribute__((noinline)) void pack_a_pairs(const float* A, bool trans, int64_t lda, int64_t i0, int64_t k0, int64_t mc,
-                  int64_t kc, float* dst) {
-    for (int64_t s = 0; s < mc; s += PR, dst += PR * kc) {
-        const int64_t rows = std::min(PR, mc - s);
-        if (trans) {
-            for (int64_t k = 0; k < kc; ++k) {
-                const float* src = at(A, true, lda, i0 + s, k0 + k);
-                for (int64_t r = 0; r < rows; ++r) dst[k * PR + r] = src[r];
-            }
-        } else if (rows == PR) {  // 8 rows through the 8 x 8 transpose, 4 through a 4 x 8 one
-            const float* src = at(A, false, lda, i0 + s, k0);
-            transpose_copy(src, lda, 8, kc, dst, PR);
-            transpose_4_rows(src + 8 * lda, lda, kc, dst + 8, PR);
-            continue;
-        } else {
-            transpose_copy(at(A, false, lda, i0 + s, k0), lda, rows, kc, dst, PR);
-        }
-        if (rows < PR)
-            for (int64_t k = 0; k < kc; ++k)
-                for (int64_t r = rows; r < PR; ++r) dst[k * PR + r] = 0.0f;
-    }
-}
-
 // B sliver: b[k*PC + c] = op(B)[k0 + k, j0 + c], columns past `cols` zero.
 __attribute__((noinline)) void pack_b_pairs(const float* B, bool trans, int64_t ldb, int64_t k0, int64_t j0, int64_t kc,
                   int64_t nc, float* dst) {
@@ -175,11 +123,6 @@ __attribute__((noinline)) void kernel_12x8(int64_t kc, const float* __restrict a
     }
 }
 
-int64_t balanced(int64_t total, int64_t max_step, int64_t grain) {
-    const int64_t blocks = (total + max_step - 1) / max_step;
-    const int64_t step = (total + blocks - 1) / blocks;
-    return std::min(simd::round_up(max_step, grain), simd::round_up(step, grain));
-}
 
 }  // namespace
 
@@ -202,9 +145,10 @@ void gemm_block_pairs(bool trans_a, bool trans_b, int64_t K, const float* A, int
     if (m1 <= m0 || n1 <= n0) return;
     thread_local simd::AlignedBuffer a_buffer, b_buffer;
     const GemmBlocking& blocking = gemm_blocking();
-    const int64_t kc_step = balanced(K, blocking.kc, 8);
-    const int64_t mc_step = balanced(m1 - m0, blocking.mc, PR);
-    const int64_t nc_step = balanced(n1 - n0, blocking.nc, PC);
+    // (MC and NC are multiples of the 6 x 16 tile's MR and NR; round them to this tile's)
+    const int64_t kc_step = balanced_step(K, blocking.kc, 8);
+    const int64_t mc_step = balanced_step(m1 - m0, simd::round_up(blocking.mc, PR), PR);
+    const int64_t nc_step = balanced_step(n1 - n0, simd::round_up(blocking.nc, PC), PC);
     float* a_packed = a_buffer.get(simd::round_up(mc_step, PR) * kc_step);
     float* b_packed = b_buffer.get(simd::round_up(nc_step, PC) * kc_step);
     for (int64_t jc = n0; jc < n1; jc += nc_step) {
@@ -214,7 +158,7 @@ void gemm_block_pairs(bool trans_a, bool trans_b, int64_t K, const float* A, int
             pack_b_pairs(B, trans_b, ldb, pc, jc, kc, nc, b_packed);
             for (int64_t ic = m0; ic < m1; ic += mc_step) {
                 const int64_t mc = std::min(mc_step, m1 - ic);
-                pack_a_pairs(A, trans_a, lda, ic, pc, mc, kc, a_packed);
+                pack_a_slivers<PR>(A, trans_a, lda, ic, pc, mc, kc, a_packed);
                 for (int64_t jr = 0; jr < nc; jr += PC) {
                     const int64_t n = std::min(PC, nc - jr);
                     const float* b = b_packed + jr * kc;

@@ -49,6 +49,7 @@ namespace {
 // with the other SIMD kernels.
 using namespace simd;
 using gemm::at;
+using gemm::balanced_step;
 using gemm::pack_a;
 using gemm::pack_b;
 
@@ -58,14 +59,6 @@ using gemm::pack_b;
 // derived at run time from this CPU's cache sizes (gemm_blocking.cpp).
 using gemm::NR;
 using gemm::NV;
-
-// Split `total` into equal steps of at most `max_step`, rounded up to
-// `grain`: K = 784 becomes 2 x 392 rather than 512 + 272,
-// so no block is left with a sliver of work.
-int64_t balanced_step(int64_t total, int64_t max_step, int64_t grain) {
-    const int64_t blocks = ceil_div(total, max_step);
-    return std::min(max_step, round_up(ceil_div(total, blocks), grain));
-}
 
 // The micro-kernel: C[0:ROWS, 0:n] (+)= op(A)[0:ROWS, 0:kc] @ b_sliver.
 // ROWS (1..MR) and VECS (vectors per row, 1..NV) are compile-time constants,
