@@ -58,7 +58,8 @@ sys.exit(0 if info.get("sanitize") else "sanitize: the imported extension is not
 if [ "$#" -gt 0 ]; then
   TESTS=("$@")
 else
-  TESTS=(tests/test_08_conv_kernels.py tests/test_15_matmul.py tests/test_15_pair_tile.py tests/test_15_backend_conformance.py
+  TESTS=(tests/test_08_conv_kernels.py tests/test_15_matmul.py tests/test_15_pair_tile.py tests/test_15_conv_wgrad.py
+         tests/test_15_backend_conformance.py
          tests/test_15_safety.py tests/test_15_fuzz.py tests/test_13_attention.py
          tests/test_16_kv_cache.py tests/test_17_quantized_layers.py)
 fi

@@ -93,6 +93,25 @@ static ConvAlgorithm conv_algorithm(const std::string& name, const Conv2dShape& 
     return ConvAlgorithm::direct;
 }
 
+// The weight gradient's "auto" | "im2col" | "direct"; "direct" only where it applies
+static ConvAlgorithm weight_algorithm(const std::string& name, const Conv2dShape& s) {
+    const std::string what = "conv2d_backward_weight";
+    if (name == "auto") return ConvAlgorithm::automatic;
+    if (name == "im2col") return ConvAlgorithm::im2col;
+    if (name != "direct")
+        throw py::value_error(what + ": algorithm must be 'auto', 'im2col' or 'direct', got '" +
+                              name + "'");
+    if (!conv2d_weight_direct_applies(s))
+        throw py::value_error(
+            what + ": the direct weight gradient needs the AVX2 pair tile (an AVX2 build "
+            "without AVX-512, tile switched on), a horizontal stride of 1, at least 24 "
+            "input-channel taps (C*KH*KW), 64 filters and 128 output pixels per image, and "
+            "output rows of at most KC pixels; got stride " + pair_str({s.stride_h, s.stride_w}) +
+            ", C*KH*KW = " + std::to_string(s.C * s.KH * s.KW) + ", " + std::to_string(s.F) +
+            " filters, output " + std::to_string(s.OH) + "x" + std::to_string(s.OW));
+    return ConvAlgorithm::direct;
+}
+
 static py::array_t<float> conv2d(const py::array& x, const py::array& weight, Pair stride,
                                  Pair padding, Pair dilation, const std::string& algorithm) {
     require_spatial(x, "x");
@@ -155,7 +174,7 @@ static py::array_t<float> conv2d_backward_input(const py::array& grad_out,
 
 static py::array_t<float> conv2d_backward_weight(const py::array& grad_out, const py::array& x,
                                                  Pair kernel_hw, Pair stride, Pair padding,
-                                                 Pair dilation) {
+                                                 Pair dilation, const std::string& algorithm) {
     const std::string what = "conv2d_backward_weight";
     require_spatial(grad_out, "grad_out");
     require_spatial(x, "x");
@@ -167,6 +186,7 @@ static py::array_t<float> conv2d_backward_weight(const py::array& grad_out, cons
                                           grad_out.shape(1), kernel_hw[0], kernel_hw[1], stride,
                                           padding, dilation, what);
     require_grad_out(grad_out, s, what);
+    const ConvAlgorithm algo = weight_algorithm(algorithm, s);
     py::array_t<float> grad_w({s.F, s.C, s.KH, s.KW});
     if (grad_w.size() == 0) return grad_w;
     float* pw = grad_w.mutable_data();
@@ -176,7 +196,7 @@ static py::array_t<float> conv2d_backward_weight(const py::array& grad_out, cons
         if (s.N == 0) {
             std::fill(pw, pw + grad_w.size(), 0.0f);
         } else {
-            tinytorch::conv2d_backward_weight(pg, px, pw, s);
+            tinytorch::conv2d_backward_weight(pg, px, pw, s, algo);
         }
     }
     return grad_w;
@@ -303,7 +323,10 @@ void bind_conv(py::module_& m) {
           py::arg("dilation"), "grad_out: (N, F, OH, OW) -> grad_x: (N, C, H, W).");
     m.def("conv2d_backward_weight", &conv2d_backward_weight, py::arg("grad_out"), py::arg("x"),
           py::arg("kernel_hw"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
-          "grad_out: (N, F, OH, OW), x: (N, C, H, W) -> grad_w: (F, C, KH, KW).");
+          py::arg("algorithm") = "auto",
+          "grad_out: (N, F, OH, OW), x: (N, C, H, W) -> grad_w: (F, C, KH, KW). algorithm: "
+          "'im2col' (+ sgemm), 'direct' (A packed from the padded image; AVX2 pair tile, "
+          "horizontal stride 1), or 'auto' (direct where it applies).");
     m.def("max_pool2d", &max_pool2d, py::arg("x"), py::arg("kernel_size"), py::arg("stride"),
           py::arg("padding"), "x: (N, C, H, W) -> (y, int64 indices ih*W + iw), (N, C, OH, OW).");
     m.def("max_pool2d_backward", &max_pool2d_backward, py::arg("grad_out"), py::arg("indices"),

@@ -4,6 +4,10 @@
 #include <algorithm>
 #include <cstdint>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "kernels.h"
 #include "simd.h"
 
@@ -43,6 +47,37 @@ using simd::ceil_div;
 inline int team_size(int64_t work, int64_t items) {
     const int64_t by_work = std::max<int64_t>(1, work / MIN_PARALLEL_WORK);
     return static_cast<int>(std::clamp<int64_t>(std::min(by_work, items), 1, get_num_threads()));
+}
+
+// This thread's number in the OpenMP team (0 outside one).
+inline int thread_id() {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+// The zero-padded slab of one image (the direct convolution and the direct
+// weight gradient read their taps from it): rows ih = ih0 + r (r < R) of every
+// channel, each Wp = W + 2*pad_w wide, channel c at xp + c*plane, followed by
+// VL zeros for the loads past the last row.
+inline void fill_slab(const float* xn, const Conv2dShape& s, int64_t ih0, int64_t R,
+                      int64_t plane, float* xp) {
+    const int64_t Wp = s.W + 2 * s.pad_w;
+    for (int64_t c = 0; c < s.C; ++c)
+        for (int64_t r = 0; r < R; ++r) {
+            float* d = xp + c * plane + r * Wp;
+            const int64_t ih = ih0 + r;
+            if (ih < 0 || ih >= s.H) {
+                zero_floats(d, Wp);
+                continue;
+            }
+            zero_floats(d, s.pad_w);
+            copy_floats(d + s.pad_w, xn + (c * s.H + ih) * s.W, s.W);
+            zero_floats(d + s.pad_w + s.W, s.pad_w);
+        }
+    zero_floats(xp + s.C * plane, simd::VL);
 }
 
 }  // namespace conv_detail

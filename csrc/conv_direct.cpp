@@ -123,27 +123,6 @@ constexpr std::array<direct_table, NV> direct_kernels =
     make_direct_tables(std::make_integer_sequence<int, NV>{});
 
 
-// The zero-padded slab of one image: rows ih = ih0 + r (r < R) of every
-// channel, each Wp = W + 2*pad_w wide, channel c at xp + c*plane, followed by
-// VL zeros for the loads past the last row.
-void fill_slab(const float* xn, const Conv2dShape& s, int64_t ih0, int64_t R, int64_t plane,
-               float* xp) {
-    const int64_t Wp = s.W + 2 * s.pad_w;
-    for (int64_t c = 0; c < s.C; ++c)
-        for (int64_t r = 0; r < R; ++r) {
-            float* d = xp + c * plane + r * Wp;
-            const int64_t ih = ih0 + r;
-            if (ih < 0 || ih >= s.H) {
-                zero_floats(d, Wp);
-                continue;
-            }
-            zero_floats(d, s.pad_w);
-            copy_floats(d + s.pad_w, xn + (c * s.H + ih) * s.W, s.W);
-            zero_floats(d + s.pad_w + s.W, s.pad_w);
-        }
-    zero_floats(xp + s.C * plane, VL);
-}
-
 }  // namespace
 
 bool conv2d_direct_applies(const Conv2dShape& s) { return s.stride_w == 1; }

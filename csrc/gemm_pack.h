@@ -45,8 +45,11 @@ inline const float* at(const float* X, bool trans, int64_t ld, int64_t r, int64_
 // (A row-major into k-major slivers, B^T into k-major slivers). Done one
 // element at a time it costs a scalar load and store each, as much as the
 // multiply for skinny shapes; 8 x 8 blocks go through registers instead.
-inline void transpose_copy(const float* src, int64_t src_stride, int64_t rows, int64_t cols,
-                    float* dst, int64_t dst_stride) {
+// transpose_rows takes the rows as row(r) -> pointer, so the rows need not be
+// evenly spaced (the conv weight gradient packs (c, kh, kw) rows of a padded
+// image: conv_wgrad.cpp); transpose_copy is the usual strided matrix.
+template <class Row>
+inline void transpose_rows(Row row, int64_t rows, int64_t cols, float* dst, int64_t dst_stride) {
     int64_t r0 = 0;
 #if defined(__AVX__)
     for (; r0 + 8 <= rows; r0 += 8) {
@@ -55,7 +58,7 @@ inline void transpose_copy(const float* src, int64_t src_stride, int64_t rows, i
             // The classic 8 x 8 transpose in three shuffle stages: pairs of
             // floats, then pairs of pairs, then 128-bit halves.
             __m256 r[8], t[8];
-            for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + (r0 + i) * src_stride + c0);
+            for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(row(r0 + i) + c0);
             for (int i = 0; i < 8; i += 2) {
                 t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
                 t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
@@ -74,15 +77,14 @@ inline void transpose_copy(const float* src, int64_t src_stride, int64_t rows, i
             }
         }
         for (int64_t c = c0; c < cols; ++c)
-            for (int64_t r = r0; r < r0 + 8; ++r) dst[c * dst_stride + r] = src[r * src_stride + c];
+            for (int64_t r = r0; r < r0 + 8; ++r) dst[c * dst_stride + r] = row(r)[c];
     }
     if (r0 + 4 <= rows) {  // 4 rows (the rest of a 6- or 12-row sliver): a 4 x 8 transpose
         int64_t c0 = 0;
-        const float* s = src + r0 * src_stride;
+        const float *s0 = row(r0), *s1 = row(r0 + 1), *s2 = row(r0 + 2), *s3 = row(r0 + 3);
         for (; c0 + 8 <= cols; c0 += 8) {
-            const __m256 r0v = _mm256_loadu_ps(s + c0), r1v = _mm256_loadu_ps(s + src_stride + c0);
-            const __m256 r2v = _mm256_loadu_ps(s + 2 * src_stride + c0);
-            const __m256 r3v = _mm256_loadu_ps(s + 3 * src_stride + c0);
+            const __m256 r0v = _mm256_loadu_ps(s0 + c0), r1v = _mm256_loadu_ps(s1 + c0);
+            const __m256 r2v = _mm256_loadu_ps(s2 + c0), r3v = _mm256_loadu_ps(s3 + c0);
             const __m256 t0 = _mm256_unpacklo_ps(r0v, r1v), t1 = _mm256_unpackhi_ps(r0v, r1v);
             const __m256 t2 = _mm256_unpacklo_ps(r2v, r3v), t3 = _mm256_unpackhi_ps(r2v, r3v);
             // columns c0+{0,4}, {1,5}, {2,6}, {3,7} as the two 128-bit halves
@@ -97,12 +99,16 @@ inline void transpose_copy(const float* src, int64_t src_stride, int64_t rows, i
             }
         }
         for (int64_t c = c0; c < cols; ++c)
-            for (int64_t r = r0; r < r0 + 4; ++r) dst[c * dst_stride + r] = src[r * src_stride + c];
+            for (int64_t r = r0; r < r0 + 4; ++r) dst[c * dst_stride + r] = row(r)[c];
         r0 += 4;
     }
 #endif
     for (int64_t r = r0; r < rows; ++r)
-        for (int64_t c = 0; c < cols; ++c) dst[c * dst_stride + r] = src[r * src_stride + c];
+        for (int64_t c = 0; c < cols; ++c) dst[c * dst_stride + r] = row(r)[c];
+}
+inline void transpose_copy(const float* src, int64_t src_stride, int64_t rows, int64_t cols,
+                           float* dst, int64_t dst_stride) {
+    transpose_rows([=](int64_t r) { return src + r * src_stride; }, rows, cols, dst, dst_stride);
 }
 
 // Pack op(A)[i0:i0+mc, k0:k0+kc] into slivers of W rows: sliver s holds
@@ -161,10 +167,25 @@ inline void pack_b(const float* B, bool trans, int64_t ldb, int64_t k0, int64_t 
 #define TINYTORCH_GEMM_PAIRS 1
 // Large enough for the pair tile, and the tile not switched off (set_gemm_pair_tile).
 bool pair_tile_applies(int64_t M, int64_t N, int64_t K);
+// B sliver panel of the pair tile: sliver s (8 columns) at dst + 8*s*kc holds
+// b[k*8 + c] = op(B)[k0 + k, j0 + 8*s + c], columns past nc zero.
+void pack_b_pairs(const float* B, bool trans, int64_t ldb, int64_t k0, int64_t j0, int64_t kc,
+                  int64_t nc, float* dst);
+// C[0:mc, 0:nc] (+)= packed A block (12-row slivers of pack_a_slivers<12>, depth kc)
+// @ packed B panel (pack_b_pairs), row stride ldc; accumulate = false overwrites C.
+void pairs_block_packed(const float* a_packed, int64_t mc, int64_t kc, const float* b_packed,
+                        int64_t nc, float* C, int64_t ldc, bool accumulate);
 // C[m0:m1, n0:n1] = op(A) @ op(B) on one thread, like matmul.cpp's gemm_block.
 void gemm_block_pairs(bool trans_a, bool trans_b, int64_t K, const float* A, int64_t lda,
                       const float* B, int64_t ldb, float* C, int64_t ldc, int64_t m0, int64_t m1,
                       int64_t n0, int64_t n1);
+// All of C = op(A) @ op(B) on `threads` threads that take (B panel, A block)
+// items as they become free; false (nothing done) when M has too few blocks.
+// (set_gemm_dynamic: on by default; off, threads split the rows statically)
+bool dynamic_enabled();
+bool gemm_pairs_dynamic(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                        const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                        int64_t ldc, int threads);
 #endif
 
 }  // namespace gemm

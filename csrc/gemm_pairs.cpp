@@ -28,6 +28,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <memory>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "gemm_pack.h"
 #include "kernels.h"
@@ -43,44 +48,10 @@ namespace {
 constexpr int64_t PR = 12;  // rows of the pair tile (6 pairs)
 constexpr int64_t PC = 8;   // columns (one ymm vector)
 
-// B sliver: b[k*PC + c] = op(B)[k0 + k, j0 + c], columns past `cols` zero.
-__attribute__((noinline)) void pack_b_pairs(const float* B, bool trans, int64_t ldb, int64_t k0, int64_t j0, int64_t kc,
-                  int64_t nc, float* dst) {
-    if (!trans) {
-        // Eight rows of B at a time across all slivers: each row is read
-        // front to back (a 64-byte line feeds two slivers while it is in L1),
-        // instead of one 32-byte piece of every row per sliver, which with a
-        // 4 KiB row stride misses on every line and every page.
-        const int64_t full = nc / PC * PC;
-        for (int64_t kb = 0; kb < kc; kb += 8) {
-            const int64_t ke = std::min(kc, kb + 8);
-            for (int64_t s = 0; s < full; s += PC) {
-                float* d = dst + s * kc;
-                for (int64_t k = kb; k < ke; ++k)
-                    _mm256_store_ps(d + k * PC, _mm256_loadu_ps(at(B, false, ldb, k0 + k, j0 + s)));
-            }
-        }
-        if (full < nc) {
-            float* d = dst + full * kc;
-            for (int64_t k = 0; k < kc; ++k) {
-                const float* src = at(B, false, ldb, k0 + k, j0 + full);
-                for (int64_t c = 0; c < PC; ++c) d[k * PC + c] = full + c < nc ? src[c] : 0.0f;
-            }
-        }
-        return;
-    }
-    for (int64_t s = 0; s < nc; s += PC, dst += PC * kc) {
-        const int64_t cols = std::min(PC, nc - s);
-        transpose_copy(at(B, true, ldb, k0, j0 + s), ldb, cols, kc, dst, PC);
-        if (cols < PC)
-            for (int64_t k = 0; k < kc; ++k)
-                for (int64_t c = cols; c < PC; ++c) dst[k * PC + c] = 0.0f;
-    }
-}
-
 // C[0:12, 0:8] (+)= a-sliver @ b-sliver over kc steps (a, b packed as above).
-__attribute__((noinline)) void kernel_12x8(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
-                 int64_t ldc, bool accumulate) {
+__attribute__((noinline)) void kernel_12x8(int64_t kc, const float* __restrict a,
+                                           const float* __restrict b, float* c, int64_t ldc,
+                                           bool accumulate) {
     __m256 e[6], o[6];
 #pragma GCC unroll 6
     for (int p = 0; p < 6; ++p) e[p] = o[p] = _mm256_setzero_ps();
@@ -124,9 +95,93 @@ __attribute__((noinline)) void kernel_12x8(int64_t kc, const float* __restrict a
 }
 
 
+// One A block against one packed B panel:
+// C[ic:ic+mc, jc:jc+nc] (+)= op(A)[ic:ic+mc, pc:pc+kc] @ panel (packs the A block first).
+void pairs_block(bool trans_a, const float* A, int64_t lda, float* C, int64_t ldc, int64_t ic,
+                 int64_t mc, int64_t pc, int64_t kc, int64_t jc, int64_t nc,
+                 const float* b_packed, float* a_packed) {
+    pack_a_slivers<PR>(A, trans_a, lda, ic, pc, mc, kc, a_packed);
+    pairs_block_packed(a_packed, mc, kc, b_packed, nc, C + ic * ldc + jc, ldc, pc > 0);
+}
+
+// Each thread's packed A block and B panel, for both loop nests below.
+thread_local simd::AlignedBuffer a_buffer, b_buffer;
+
+struct PairSteps {
+    int64_t kc, mc, nc;
+};
+
+// (MC and NC are multiples of the 6 x 16 tile's MR and NR; round them to this tile's)
+PairSteps pair_steps(int64_t M, int64_t N, int64_t K, int64_t mc_max) {
+    const GemmBlocking& blocking = gemm_blocking();
+    return {balanced_step(K, blocking.kc, 8),
+            balanced_step(M, std::min(simd::round_up(blocking.mc, PR), mc_max), PR),
+            balanced_step(N, simd::round_up(blocking.nc, PC), PC)};
+}
+
 }  // namespace
 
+// (gemm_pack.h) Eight columns per sliver, B rows k0.. of op(B), zero past nc.
+void pack_b_pairs(const float* B, bool trans, int64_t ldb, int64_t k0, int64_t j0, int64_t kc,
+                  int64_t nc, float* dst) {
+    if (!trans) {
+        // Eight rows of B at a time across all slivers: each row is read
+        // front to back (a 64-byte line feeds two slivers while it is in L1),
+        // instead of one 32-byte piece of every row per sliver, which with a
+        // 4 KiB row stride misses on every line and every page.
+        const int64_t full = nc / PC * PC;
+        for (int64_t kb = 0; kb < kc; kb += 8) {
+            const int64_t ke = std::min(kc, kb + 8);
+            for (int64_t s = 0; s < full; s += PC) {
+                float* d = dst + s * kc;
+                for (int64_t k = kb; k < ke; ++k)
+                    _mm256_store_ps(d + k * PC, _mm256_loadu_ps(at(B, false, ldb, k0 + k, j0 + s)));
+            }
+        }
+        if (full < nc) {
+            float* d = dst + full * kc;
+            for (int64_t k = 0; k < kc; ++k) {
+                const float* src = at(B, false, ldb, k0 + k, j0 + full);
+                for (int64_t c = 0; c < PC; ++c) d[k * PC + c] = full + c < nc ? src[c] : 0.0f;
+            }
+        }
+        return;
+    }
+    for (int64_t s = 0; s < nc; s += PC, dst += PC * kc) {
+        const int64_t cols = std::min(PC, nc - s);
+        transpose_copy(at(B, true, ldb, k0, j0 + s), ldb, cols, kc, dst, PC);
+        if (cols < PC)
+            for (int64_t k = 0; k < kc; ++k)
+                for (int64_t c = cols; c < PC; ++c) dst[k * PC + c] = 0.0f;
+    }
+}
+
+void pairs_block_packed(const float* a_packed, int64_t mc, int64_t kc, const float* b_packed,
+                        int64_t nc, float* C, int64_t ldc, bool accumulate) {
+    for (int64_t jr = 0; jr < nc; jr += PC) {
+        const int64_t n = std::min(PC, nc - jr);
+        const float* b = b_packed + jr * kc;
+        for (int64_t ir = 0; ir < mc; ir += PR) {
+            const int64_t m = std::min(PR, mc - ir);
+            const float* a = a_packed + ir * kc;
+            float* c = C + ir * ldc + jr;
+            if (m == PR && n == PC) {
+                kernel_12x8(kc, a, b, c, ldc, accumulate);
+                continue;
+            }
+            alignas(32) float tile[PR * PC];
+            kernel_12x8(kc, a, b, tile, PC, false);
+            for (int64_t r = 0; r < m; ++r)
+                for (int64_t j = 0; j < n; ++j)
+                    c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0.0f) + tile[r * PC + j];
+        }
+    }
+}
+
 std::atomic<bool> pair_tile_enabled{true};
+std::atomic<bool> dynamic_schedule{true};
+
+bool dynamic_enabled() { return dynamic_schedule.load(std::memory_order_relaxed); }
 
 bool pair_tile_applies(int64_t M, int64_t N, int64_t K) {
     // Packing both operands into 12 x 8 slivers pays off once the sliver is
@@ -143,43 +198,68 @@ void gemm_block_pairs(bool trans_a, bool trans_b, int64_t K, const float* A, int
                       const float* B, int64_t ldb, float* C, int64_t ldc, int64_t m0, int64_t m1,
                       int64_t n0, int64_t n1) {
     if (m1 <= m0 || n1 <= n0) return;
-    thread_local simd::AlignedBuffer a_buffer, b_buffer;
-    const GemmBlocking& blocking = gemm_blocking();
-    // (MC and NC are multiples of the 6 x 16 tile's MR and NR; round them to this tile's)
-    const int64_t kc_step = balanced_step(K, blocking.kc, 8);
-    const int64_t mc_step = balanced_step(m1 - m0, simd::round_up(blocking.mc, PR), PR);
-    const int64_t nc_step = balanced_step(n1 - n0, simd::round_up(blocking.nc, PC), PC);
-    float* a_packed = a_buffer.get(simd::round_up(mc_step, PR) * kc_step);
-    float* b_packed = b_buffer.get(simd::round_up(nc_step, PC) * kc_step);
-    for (int64_t jc = n0; jc < n1; jc += nc_step) {
-        const int64_t nc = std::min(nc_step, n1 - jc);
-        for (int64_t pc = 0; pc < K; pc += kc_step) {
-            const int64_t kc = std::min(kc_step, K - pc);
+    const PairSteps st = pair_steps(m1 - m0, n1 - n0, K, INT64_MAX);
+    float* a_packed = a_buffer.get(simd::round_up(st.mc, PR) * st.kc);
+    float* b_packed = b_buffer.get(simd::round_up(st.nc, PC) * st.kc);
+    for (int64_t jc = n0; jc < n1; jc += st.nc) {
+        const int64_t nc = std::min(st.nc, n1 - jc);
+        for (int64_t pc = 0; pc < K; pc += st.kc) {
+            const int64_t kc = std::min(st.kc, K - pc);
             pack_b_pairs(B, trans_b, ldb, pc, jc, kc, nc, b_packed);
-            for (int64_t ic = m0; ic < m1; ic += mc_step) {
-                const int64_t mc = std::min(mc_step, m1 - ic);
-                pack_a_slivers<PR>(A, trans_a, lda, ic, pc, mc, kc, a_packed);
-                for (int64_t jr = 0; jr < nc; jr += PC) {
-                    const int64_t n = std::min(PC, nc - jr);
-                    const float* b = b_packed + jr * kc;
-                    for (int64_t ir = 0; ir < mc; ir += PR) {
-                        const int64_t m = std::min(PR, mc - ir);
-                        const float* a = a_packed + ir * kc;
-                        float* c = C + (ic + ir) * ldc + jc + jr;
-                        if (m == PR && n == PC) {
-                            kernel_12x8(kc, a, b, c, ldc, pc > 0);
-                            continue;
-                        }
-                        alignas(32) float tile[PR * PC];
-                        kernel_12x8(kc, a, b, tile, PC, false);
-                        for (int64_t r = 0; r < m; ++r)
-                            for (int64_t j = 0; j < n; ++j)
-                                c[r * ldc + j] = (pc > 0 ? c[r * ldc + j] : 0.0f) + tile[r * PC + j];
-                    }
-                }
-            }
+            for (int64_t ic = m0; ic < m1; ic += st.mc)
+                pairs_block(trans_a, A, lda, C, ldc, ic, std::min(st.mc, m1 - ic), pc, kc, jc, nc,
+                            b_packed, a_packed);
         }
     }
+}
+
+bool gemm_pairs_dynamic(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                        const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                        int64_t ldc, int threads) {
+#ifdef _OPENMP
+    // A static split into one row range per thread waits, at the end, for the
+    // thread whose core was busiest: on this shared machine 4-8% of a 1024^3
+    // product at 2 threads went to libgomp's final barrier (perf), against 1%
+    // with this schedule. Here the work is a list of (B panel, A block) items,
+    // panel by panel, about four blocks per thread (at least two), handed out
+    // in order. Each thread packs every panel it meets itself, as every thread
+    // of a split by rows does, so the only thing shared is C: block b of panel
+    // p adds to the rows block b of panel p - 1 wrote, so it waits until
+    // done[b] == p. The oldest unfinished item never waits, so nothing stalls.
+    const PairSteps st = pair_steps(M, N, K, simd::round_up(simd::ceil_div(M, 4 * threads), PR));
+    const int64_t blocks = simd::ceil_div(M, st.mc);
+    if (blocks < 2 * threads) return false;
+    const int64_t kpanels = simd::ceil_div(K, st.kc), panels = simd::ceil_div(N, st.nc) * kpanels;
+    const int64_t items = panels * blocks;
+    std::unique_ptr<std::atomic<int64_t>[]> done(new std::atomic<int64_t>[blocks]);
+    for (int64_t b = 0; b < blocks; ++b) done[b].store(0, std::memory_order_relaxed);
+    std::atomic<int64_t> next{0};
+#pragma omp parallel num_threads(threads)
+    {
+        float* a_packed = a_buffer.get(simd::round_up(st.mc, PR) * st.kc);
+        float* b_packed = b_buffer.get(simd::round_up(st.nc, PC) * st.kc);
+        int64_t packed = -1;  // the panel now in b_packed
+        for (int64_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
+            const int64_t p = item / blocks, b = item % blocks;
+            const int64_t jc = p / kpanels * st.nc, pc = p % kpanels * st.kc;
+            const int64_t nc = std::min(st.nc, N - jc), kc = std::min(st.kc, K - pc);
+            if (packed != p) {
+                pack_b_pairs(B, trans_b, ldb, pc, jc, kc, nc, b_packed);
+                packed = p;
+            }
+            while (done[b].load(std::memory_order_acquire) < p) _mm_pause();
+            const int64_t ic = b * st.mc;
+            pairs_block(trans_a, A, lda, C, ldc, ic, std::min(st.mc, M - ic), pc, kc, jc, nc,
+                        b_packed, a_packed);
+            done[b].store(p + 1, std::memory_order_release);
+        }
+    }
+    return true;
+#else
+    (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B,
+        (void)ldb, (void)C, (void)ldc, (void)threads;
+    return false;
+#endif
 }
 
 }  // namespace gemm
@@ -189,6 +269,11 @@ bool set_gemm_pair_tile(bool enabled) {
     return true;
 }
 bool gemm_pair_tile_enabled() { return gemm::pair_tile_enabled.load(std::memory_order_relaxed); }
+bool set_gemm_dynamic(bool enabled) {
+    gemm::dynamic_schedule.store(enabled, std::memory_order_relaxed);
+    return true;
+}
+bool gemm_dynamic_enabled() { return gemm::dynamic_enabled(); }
 
 }  // namespace tinytorch
 
@@ -197,6 +282,8 @@ bool gemm_pair_tile_enabled() { return gemm::pair_tile_enabled.load(std::memory_
 namespace tinytorch {
 bool set_gemm_pair_tile(bool) { return false; }
 bool gemm_pair_tile_enabled() { return false; }
+bool set_gemm_dynamic(bool) { return false; }
+bool gemm_dynamic_enabled() { return false; }
 }  // namespace tinytorch
 
 #endif

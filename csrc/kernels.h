@@ -104,6 +104,12 @@ GemmBlocking set_gemm_blocking(int64_t kc, int64_t mc, int64_t nc);
 // (AVX2 without AVX-512); elsewhere the call changes nothing.
 bool set_gemm_pair_tile(bool enabled);
 bool gemm_pair_tile_enabled();  // built and switched on
+// Large threaded products on the pair tile hand their (B panel, A block)
+// items to whichever thread is free instead of one fixed row range per thread
+// (gemm_pairs_dynamic): on by default; false restores the static split. Returns
+// whether this build has it (the same builds as the pair tile).
+bool set_gemm_dynamic(bool enabled);
+bool gemm_dynamic_enabled();  // built and switched on
 // GFLOP/s of one core running independent register FMAs for about `seconds`.
 double fma_peak_gflops(double seconds);
 
@@ -151,8 +157,17 @@ void conv2d_forward(const float* x, const float* weight, float* y, const Conv2dS
 void conv2d_backward_input(const float* grad_out, const float* weight, float* grad_x,
                            const Conv2dShape& s);
 // grad_w (F, C, KH, KW) = dL/dweight, summed over the batch      (grad_w is overwritten)
+// `algorithm`: im2col + sgemm (any geometry), or direct (conv_wgrad.cpp: the
+// sgemm's A slivers packed straight from the padded image, where
+// conv2d_weight_direct_applies: horizontal stride 1, the AVX2 pair tile, output
+// rows of at most KC pixels, at least 128 pixels per image); automatic picks
+// direct where it applies.
+bool conv2d_weight_direct_applies(const Conv2dShape& s);
+void conv2d_backward_weight_direct(const float* grad_out, const float* x, float* grad_w,
+                                   const Conv2dShape& s);
 void conv2d_backward_weight(const float* grad_out, const float* x, float* grad_w,
-                            const Conv2dShape& s);
+                            const Conv2dShape& s,
+                            ConvAlgorithm algorithm = ConvAlgorithm::automatic);
 // indices[n, c, oh, ow] = ih*W + iw of the window maximum (first of ties, first NaN)
 void max_pool2d_forward(const float* x, float* y, int64_t* indices, const Conv2dShape& s);
 void max_pool2d_backward(const float* grad_out, const int64_t* indices, float* grad_x,

@@ -242,15 +242,18 @@ void gemm_block(const Operands& op, int64_t m0, int64_t m1, int64_t n0, int64_t 
 // Ties go to splitting rows: a thread then packs only its own rows of A (for
 // a row-major A that is a transpose) and repeats the cheaper copy of B
 // (measured: 256^3 runs about 6% faster split by rows than by columns).
+[[maybe_unused]] double grid_cost(int64_t M, int64_t N, int64_t K, int rows, int cols) {
+    const double tile_m = static_cast<double>(round_up(ceil_div(M, rows), MR));
+    const double tile_n = static_cast<double>(round_up(ceil_div(N, cols), VL));
+    return tile_m * tile_n * K + 4.0 * (tile_m + tile_n) * K;
+}
 [[maybe_unused]] std::pair<int, int> choose_grid(int64_t M, int64_t N, int64_t K, int threads) {
     std::pair<int, int> best{1, threads};
     double best_cost = -1.0;
     for (int rows = 1; rows <= threads; ++rows) {
         if (threads % rows) continue;
         const int cols = threads / rows;
-        const double tile_m = static_cast<double>(round_up(ceil_div(M, rows), MR));
-        const double tile_n = static_cast<double>(round_up(ceil_div(N, cols), VL));
-        const double cost = tile_m * tile_n * K + 4.0 * (tile_m + tile_n) * K;
+        const double cost = grid_cost(M, N, K, rows, cols);
         if (best_cost < 0 || cost <= best_cost) {
             best_cost = cost;
             best = {rows, cols};
@@ -295,6 +298,16 @@ void sgemm_threads(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
     const int threads = M * N * K > MIN_THREADED_WORK ? std::max(1, max_threads) : 1;
     if (threads > 1) {
         const auto [grid_rows, grid_cols] = choose_grid(M, N, K, threads);
+#ifdef TINYTORCH_GEMM_PAIRS
+        // Blocks handed out as threads become free (gemm_pairs_dynamic) pack
+        // B like a split by rows: take them unless that packs much more than
+        // the grid chosen above (the 3% is about what the static split's
+        // final wait cost on a shared machine: perf, 1024^3, 2 threads).
+        if (!skinny && gemm::dynamic_enabled() && gemm::pair_tile_applies(M, N, K) &&
+            grid_cost(M, N, K, threads, 1) <= 1.03 * grid_cost(M, N, K, grid_rows, grid_cols) &&
+            gemm::gemm_pairs_dynamic(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, threads))
+            return;
+#endif
 #pragma omp parallel num_threads(threads)
         {
             const int t = omp_get_thread_num();

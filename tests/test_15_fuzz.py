@@ -246,6 +246,43 @@ def test_conv2d_forward_and_backward_match_numpy(data, problem):
 
 
 @st.composite
+def weight_gradient_problem(draw):
+    """Geometries the direct weight gradient (conv_wgrad.cpp) takes on the AVX2 pair tile:
+    horizontal stride 1, C*KH*KW >= 24 (around multiples of 12), F >= 64 (around multiples
+    of 8), OH*OW >= 128 with widths around the 8-wide transposes."""
+    KH, KW = draw(st.sampled_from([1, 2, 3, 5])), draw(st.sampled_from([1, 2, 3]))
+    C = draw(st.sampled_from([c for c in (3, 4, 5, 8, 12, 13, 23, 24, 25) if c * KH * KW >= 24]))
+    F = draw(st.sampled_from([64, 65, 71, 72, 80, 97]))
+    sh, dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    OW = draw(st.sampled_from([5, 7, 8, 9, 15, 16, 17, 33]))
+    OH = -(-128 // OW) + draw(st.integers(0, 3))
+    W = OW - 2 * pw + dw * (KW - 1)
+    H = (OH - 1) * sh + dh * (KH - 1) + 1 - 2 * ph
+    if W < 1 or H < 1:  # too much padding for so small an image: drop it
+        W, H, pw, ph = OW + dw * (KW - 1), (OH - 1) * sh + dh * (KH - 1) + 1, 0, 0
+    return draw(st.sampled_from([1, 2])), C, H, W, F, KH, KW, (sh, 1), (ph, pw), (dh, dw)
+
+
+@FUZZ
+@given(st.data(), weight_gradient_problem())
+def test_direct_weight_gradient_matches_numpy(data, problem):
+    TRIED["cases"] += 1
+    N, C, H, W, F, KH, KW, stride, padding, dilation = problem
+    x = data.draw(values((N, C, H, W), special=False))
+    ref = numpy_backend()
+    out = ref.conv2d(x[:1].astype(np.float64), np.zeros((F, C, KH, KW)), stride, padding,
+                     dilation).shape
+    g = data.draw(values((N, F, *out[2:]), special=False))
+    want = ref.conv2d_backward_weight(g.astype(np.float64), x.astype(np.float64), (KH, KW),
+                                      stride, padding, dilation)
+    from tinytorch import _native
+    algorithm = "direct" if _native.set_gemm_pair_tile(True) else "auto"  # AVX2 builds only
+    gw = _native.conv2d_backward_weight(g, x, (KH, KW), stride, padding, dilation, algorithm)
+    assert_like_numpy(gw, want, scale=9 * max(1.0, np.sqrt(N * out[2] * out[3])))
+
+
+@st.composite
 def pool_problem(draw):
     KH, KW = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     padding = (draw(st.integers(0, KH // 2)), draw(st.integers(0, KW // 2)))

@@ -77,3 +77,66 @@ def test_pair_tile_propagates_nan_and_inf(restore):
     want = a.astype(np.float64) @ b.astype(np.float64)
     assert np.array_equal(np.isnan(got), np.isnan(want))
     assert np.array_equal(np.isinf(got), np.isinf(want))
+
+
+# ---- two threads: blocks handed out dynamically (gemm_pairs_dynamic) ----------------------
+
+@pytest.fixture
+def two_threads():
+    before = _native.get_num_threads()
+    _native.set_num_threads(2)
+    yield
+    _native.set_num_threads(before)
+    _native.set_gemm_dynamic(True)
+    _native.set_gemm_pair_tile(True)
+    _native.set_gemm_blocking()
+
+
+# M from below the dynamic path's minimum (four blocks) to many blocks; K and N past one
+# panel under the small blockings, so a block must wait for its previous panel
+DYNAMIC_SHAPES = [(24, 128, 64), (48, 130, 64), (100, 300, 130), (257, 129, 65),
+                  (390, 520, 200), (96, 1000, 333), (128, 784, 256)]
+
+
+@pytest.mark.parametrize("blocking", [(0, 0, 0), (64, 24, 64), (128, 36, 128)])
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True)])
+@pytest.mark.parametrize("M,K,N", DYNAMIC_SHAPES)
+def test_dynamic_schedule_equals_the_static_split_bit_for_bit(M, K, N, trans_a, trans_b,
+                                                              blocking, two_threads):
+    """Both schedules add the same k blocks to every element in the same order: equal bits."""
+    _native.set_gemm_blocking(*blocking)
+    rng = np.random.default_rng(M + 3 * K + 7 * N + sum(blocking))
+    a = rng.standard_normal((K, M) if trans_a else (M, K)).astype(np.float32)
+    b = rng.standard_normal((N, K) if trans_b else (K, N)).astype(np.float32)
+    A, B = (a.T if trans_a else a), (b.T if trans_b else b)
+    results = {}
+    for dynamic in (True, False):
+        _native.set_gemm_dynamic(dynamic)
+        results[dynamic] = _native.matmul(A, B)
+        assert_matmul_close(results[dynamic], A, B)
+    np.testing.assert_array_equal(results[True], results[False])
+
+
+def test_dynamic_schedule_is_repeatable_and_propagates_nan(two_threads):
+    """Many k panels and blocks, run repeatedly: a race on C would show up as a change."""
+    _native.set_gemm_blocking(32, 12, 0)
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((240, 640)).astype(np.float32)
+    b = rng.standard_normal((640, 96)).astype(np.float32)
+    a[100, 5] = np.nan
+    first = _native.matmul(a, b)
+    assert_matmul_close(np.nan_to_num(first, nan=0.0)[np.arange(240) != 100],
+                        np.delete(a, 100, axis=0), b)
+    assert np.isnan(first[100]).all() and not np.isnan(np.delete(first, 100, axis=0)).any()
+    for _ in range(20):
+        np.testing.assert_array_equal(_native.matmul(a, b), first)
+
+
+def test_dynamic_switch_is_reported(two_threads):
+    available = _native.set_gemm_dynamic(False)
+    assert available == _native.set_gemm_pair_tile(True)  # built exactly where the tile is
+    assert _native.gemm_blocking()["schedule"] == ("static" if available else None)
+    _native.set_gemm_dynamic(True)
+    assert _native.gemm_blocking()["schedule"] == ("dynamic" if available else None)
+    _native.set_gemm_pair_tile(False)
+    assert _native.gemm_blocking()["schedule"] is None

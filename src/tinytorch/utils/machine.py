@@ -138,7 +138,9 @@ def describe(peak: bool = False) -> dict[str, str]:
                           f"{ext.get_num_threads()} threads, "
                           f"{'-march=native' if b['native_arch'] else 'portable'}")
         g = ext.gemm_blocking()
-        pairs = f" ({g['pair_tile']} pair tile for large products)" if g.get("pair_tile") else ""
+        pairs = (f" ({g['pair_tile']} pair tile for large products, threads take its blocks "
+                 f"{'as they become free' if g.get('schedule') == 'dynamic' else 'statically'})"
+                 if g.get("pair_tile") else "")
         info["native sgemm"] = (f"register tile {g['mr']}x{g['nr']}{pairs}, KC={g['kc']} "
                                 f"MC={g['mc']} NC={g['nc']} (from L1d {_kib(g['l1d'])}, "
                                 f"L2 {_kib(g['l2'])}, L3 {_kib(g['l3'])}: {g['source']})")
