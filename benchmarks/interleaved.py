@@ -13,8 +13,10 @@ A contender is ``native`` (the installed build), ``numpy``, ``torch``, a name gi
 ``--build NAME=PATH`` (another compiled ``_native``, e.g. main's, loaded side by side), and any
 native one with ``@kc,mc,nc`` (``_native.set_gemm_blocking``; 0 = derived) and with options
 after colons: ``:6x16`` switches the AVX2 12 x 8 pair tile off (``set_gemm_pair_tile(False)``,
-every product on the MR x NR tile), ``:im2col`` runs the conv forward through im2col + sgemm
-instead of the default algorithm. Every contender uses ``--threads`` threads (default 2).
+every product on the MR x NR tile), ``:static`` gives each thread one fixed range of rows of a
+large product (``set_gemm_dynamic(False)``) instead of handing out blocks as threads become
+free, ``:im2col`` runs the conv forward through im2col + sgemm instead of the default
+algorithm. Every contender uses ``--threads`` threads (default 2).
 Every result is checked against float64::
 
     ... interleaved.py --rounds 9 --conv native native:6x16:im2col numpy torch
@@ -71,10 +73,10 @@ def main() -> None:
 
     def native(contender: str):
         base, *options = contender.split(":")
-        unknown = set(options) - {"6x16", "im2col"}
+        unknown = set(options) - {"6x16", "static", "im2col"}
         if unknown:
             raise SystemExit(f"interleaved.py: unknown option(s) {sorted(unknown)} in "
-                             f"{contender!r}; valid: :6x16, :im2col")
+                             f"{contender!r}; valid: :6x16, :static, :im2col")
         name, _, blocking = base.partition("@")
         module = builds.get(name)
         if module is None:
@@ -121,12 +123,17 @@ def main() -> None:
                         module.set_gemm_blocking(*blocking)
                     if hasattr(module, "set_gemm_pair_tile"):
                         module.set_gemm_pair_tile("6x16" not in options)
+                    if hasattr(module, "set_gemm_dynamic"):
+                        module.set_gemm_dynamic("static" not in options)
                     fn = native_call(module, options)
                 elif contender in calls:
                     fn = calls[contender]
                 else:
                     continue
-                time.sleep(0.1)  # let the previous library's threads go idle
+                # let the previous library's threads go idle: OpenBLAS's keep
+                # spinning for ~0.11 s after a call (measured), and one still
+                # spinning takes a core from whoever runs next
+                time.sleep(0.25)
                 m = benchmark(fn, min_time=0.15)
                 out = np.asarray(m.result, dtype=np.float64)
                 scale = np.abs(ref).max()
@@ -138,6 +145,8 @@ def main() -> None:
             module.set_gemm_blocking()
         if hasattr(module, "set_gemm_pair_tile"):
             module.set_gemm_pair_tile(True)
+        if hasattr(module, "set_gemm_dynamic"):
+            module.set_gemm_dynamic(True)
     width = max(12, *(len(c) + 2 for c in args.contenders))
     print(f"\n{'best' if args.best else 'median'} GFLOP/s over {args.rounds} interleaved rounds, "
           f"{args.threads} threads; "
@@ -151,6 +160,28 @@ def main() -> None:
             cells.append(f"{typical:.1f} ({100 * typical / peak:.0f}%)"
                          if v and peak else f"{typical:.1f}" if v else "-")
             ranges.append(f"[{min(v):.0f}-{max(v):.0f}]" if v else "")
+        print(f"{name:20}" + "".join(f"{x:>{width}}" for x in cells))
+        print(f"{'':20}" + "".join(f"{x:>{width}}" for x in ranges))
+    # Paired ratios: each round's speed over the reference's in the same round.
+    # The load on a shared machine drifts over seconds to minutes, and every
+    # contender of one round sees nearly the same load, so the median of the
+    # per-round ratios is steadier than the ratio of the two medians above.
+    print("\nper-round ratio to the reference (OpenBLAS via numpy for matmul, torch for conv): "
+          "median [min-max] over rounds")
+    print(f"{'case':20}" + "".join(f"{c:>{width}}" for c in args.contenders))
+    for name, *_ in cases:
+        ref = "torch" if name.startswith("conv") or "numpy" not in args.contenders else "numpy"
+        base = results.get((name, ref))
+        cells, ranges = [], []
+        for c in args.contenders:
+            v = results.get((name, c))
+            if not v or not base or c == ref:
+                cells.append("-" if c != ref or not base else "ref")
+                ranges.append("")
+                continue
+            ratios = [x / y for x, y in zip(v, base, strict=True)]
+            cells.append(f"{statistics.median(ratios):.2f}x")
+            ranges.append(f"[{min(ratios):.2f}-{max(ratios):.2f}]")
         print(f"{name:20}" + "".join(f"{x:>{width}}" for x in cells))
         print(f"{'':20}" + "".join(f"{x:>{width}}" for x in ranges))
 
