@@ -35,6 +35,26 @@ int64_t rows_per_item(const Conv2dShape& s) {
     if (s.OH <= 0 || s.OW <= 0 || s.OW > kc) return 0;
     return std::clamp<int64_t>(ceil_div(256, s.OW), 1, std::min(s.OH, kc / s.OW));
 }
+
+// Rows [0, m) of cols for `out_rows` output rows of OW pixels, packed into
+// 12-row slivers (pack_a_slivers<12>'s layout, depth out_rows*OW): cols row r
+// over output row i is the OW floats at xp + off[r] + i*row_step.
+void pack_rows(const float* xp, const int64_t* off, int64_t m, int64_t out_rows,
+               int64_t row_step, int64_t OW, float* dst) {
+    constexpr int64_t PR = 12;
+    const int64_t d = out_rows * OW;
+    for (int64_t r0 = 0; r0 < m; r0 += PR, dst += PR * d) {
+        const int64_t live = std::min(PR, m - r0);
+        for (int64_t i = 0; i < out_rows; ++i) {
+            const float* base = xp + i * row_step;
+            const int64_t* o = off + r0;
+            gemm::transpose_rows([=](int64_t r) { return base + o[r]; }, live, OW,
+                                 dst + i * OW * PR, PR);
+        }
+        for (int64_t k = 0; live < PR && k < d; ++k)  // rows past K: zeros, as pack_a_slivers
+            std::fill(dst + k * PR + live, dst + (k + 1) * PR, 0.0f);
+    }
+}
 }  // namespace
 #endif
 
@@ -63,6 +83,7 @@ void conv2d_backward_weight_direct(const float* grad_out, const float* x, float*
     // A blocks of mc rows of K: a multiple of 12, within half of L2
     const int64_t mc = std::clamp<int64_t>(blocking.l2 / 2 / (4 * depth) / PR * PR, PR,
                                            simd::round_up(blocking.mc, PR));
+    const int64_t nc = std::min(simd::round_up(s.F, 8), simd::round_up(blocking.nc, 8));
     // slab offset of every row (c, kh, kw) of cols, for output row oh0 of an item
     std::vector<int64_t> row_off(static_cast<size_t>(simd::round_up(K, PR)), 0);
     for (int64_t k = 0; k < K; ++k) {
@@ -77,31 +98,24 @@ void conv2d_backward_weight_direct(const float* grad_out, const float* x, float*
         thread_local simd::AlignedBuffer slab_buffer, a_buffer, b_buffer;
         float* xp = slab_buffer.get(slab);
         float* a_packed = a_buffer.get(mc * depth);
-        float* b_packed = b_buffer.get(simd::round_up(s.F, 8) * depth);
+        float* b_packed = b_buffer.get(nc * depth);
 #pragma omp for schedule(dynamic)
         for (int64_t item = 0; item < items; ++item) {
             const int64_t n = item / groups, oh0 = (item % groups) * rows;
             const int64_t oh1 = std::min(s.OH, oh0 + rows), d = (oh1 - oh0) * s.OW;
             fill_slab(x + n * s.C * s.H * s.W, s, oh0 * s.stride_h - s.pad_h, R, plane, xp);
-            // op(B)[p, f] = grad_out[n, f, oh0*OW + p]
-            gemm::pack_b_pairs(grad_out + (n * s.F * P + oh0 * s.OW), true, P, 0, 0, d, s.F,
-                               b_packed);
-            for (int64_t ic = 0; ic < K; ic += mc) {
-                const int64_t m = std::min(mc, K - ic);
-                for (int64_t r0 = 0; r0 < m; r0 += PR) {
-                    const int64_t live = std::min(PR, m - r0);
-                    const int64_t* off = row_off.data() + ic + r0;
-                    float* sliver = a_packed + r0 * d;
-                    for (int64_t oh = oh0; oh < oh1; ++oh) {
-                        const float* base = xp + (oh - oh0) * s.stride_h * Wp;
-                        gemm::transpose_rows([=](int64_t r) { return base + off[r]; }, live, s.OW,
-                                             sliver + (oh - oh0) * s.OW * PR, PR);
-                    }
-                    for (int64_t k = 0; live < PR && k < d; ++k)
-                        std::fill(sliver + k * PR + live, sliver + (k + 1) * PR, 0.0f);
+            // op(B)[p, f] = grad_out[n, f, oh0*OW + p], in panels of at most NC filters
+            for (int64_t jc = 0; jc < s.F; jc += nc) {
+                const int64_t cols = std::min(nc, s.F - jc);
+                gemm::pack_b_pairs(grad_out + (n * s.F * P + oh0 * s.OW), true, P, 0, jc, d, cols,
+                                   b_packed);
+                for (int64_t ic = 0; ic < K; ic += mc) {
+                    const int64_t m = std::min(mc, K - ic);
+                    pack_rows(xp, row_off.data() + ic, m, oh1 - oh0, s.stride_h * Wp, s.OW,
+                              a_packed);
+                    gemm::pairs_block_packed(a_packed, m, d, b_packed, cols,
+                                             acc + ic * s.F + jc, s.F, true);
                 }
-                gemm::pairs_block_packed(a_packed, m, d, b_packed, s.F, acc + ic * s.F, s.F,
-                                         true);
             }
         }
     }

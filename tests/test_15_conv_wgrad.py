@@ -69,6 +69,22 @@ def test_weight_gradient_paths_agree_with_float64(x_shape, kernel, filters, stri
                                    err_msg=algorithm)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_direct_weight_gradient_with_small_blocks(threads, native):
+    """KC 128, MC 24, NC 64: six A blocks of (c, kh, kw) rows and two filter panels (64 + 33)."""
+    native.set_num_threads(threads)
+    native.set_gemm_blocking(128, 24, 64)
+    try:
+        x, g, ref = _case((2, 16, 20, 16), (3, 3), 97, (1, 1), (1, 1), (1, 1))
+        algorithms = ["im2col"] + (["direct"] if native.set_gemm_pair_tile(True) else [])
+        for algorithm in algorithms:
+            gw = native.conv2d_backward_weight(g, x, (3, 3), (1, 1), (1, 1), (1, 1), algorithm)
+            np.testing.assert_allclose(gw, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max(),
+                                       err_msg=algorithm)
+    finally:
+        native.set_gemm_blocking()
+
+
 def test_direct_weight_gradient_propagates_nan_and_inf(native):
     if not native.set_gemm_pair_tile(True):
         pytest.skip("no pair tile in this build")
