@@ -79,28 +79,30 @@ static void require_grad_out(const py::array& grad_out, const Conv2dShape& s,
 
 static const float* fdata(const py::array& a) { return static_cast<const float*>(a.data()); }
 
-// "auto" | "im2col" | "direct" -> ConvAlgorithm; "direct" only where it applies
-static ConvAlgorithm conv_algorithm(const std::string& name, const Conv2dShape& s,
-                                    const std::string& what) {
+// "auto" | "im2col" | "direct" -> ConvAlgorithm
+static ConvAlgorithm parse_algorithm(const std::string& name, const std::string& what) {
     if (name == "auto") return ConvAlgorithm::automatic;
     if (name == "im2col") return ConvAlgorithm::im2col;
-    if (name != "direct")
-        throw py::value_error(what + ": algorithm must be 'auto', 'im2col' or 'direct', got '" +
-                              name + "'");
-    if (!conv2d_direct_applies(s))
-        throw py::value_error(what + ": the direct algorithm needs a horizontal stride of 1, "
-                              "got stride " + pair_str({s.stride_h, s.stride_w}));
-    return ConvAlgorithm::direct;
+    if (name == "direct") return ConvAlgorithm::direct;
+    throw py::value_error(what + ": algorithm must be 'auto', 'im2col' or 'direct', got '" +
+                          name + "'");
 }
 
-// The weight gradient's "auto" | "im2col" | "direct"; "direct" only where it applies
+// conv2d's algorithm; "direct" only where it applies
+static ConvAlgorithm conv_algorithm(const std::string& name, const Conv2dShape& s,
+                                    const std::string& what) {
+    const ConvAlgorithm algorithm = parse_algorithm(name, what);
+    if (algorithm == ConvAlgorithm::direct && !conv2d_direct_applies(s))
+        throw py::value_error(what + ": the direct algorithm needs a horizontal stride of 1, "
+                              "got stride " + pair_str({s.stride_h, s.stride_w}));
+    return algorithm;
+}
+
+// The weight gradient's algorithm; "direct" only where it applies
 static ConvAlgorithm weight_algorithm(const std::string& name, const Conv2dShape& s) {
     const std::string what = "conv2d_backward_weight";
-    if (name == "auto") return ConvAlgorithm::automatic;
-    if (name == "im2col") return ConvAlgorithm::im2col;
-    if (name != "direct")
-        throw py::value_error(what + ": algorithm must be 'auto', 'im2col' or 'direct', got '" +
-                              name + "'");
+    const ConvAlgorithm algorithm = parse_algorithm(name, what);
+    if (algorithm == ConvAlgorithm::direct && !conv2d_weight_direct_applies(s))
     if (!conv2d_weight_direct_applies(s))
         throw py::value_error(
             what + ": the direct weight gradient needs the AVX2 pair tile (an AVX2 build "
@@ -109,7 +111,7 @@ static ConvAlgorithm weight_algorithm(const std::string& name, const Conv2dShape
             "output rows of at most KC pixels; got stride " + pair_str({s.stride_h, s.stride_w}) +
             ", C*KH*KW = " + std::to_string(s.C * s.KH * s.KW) + ", " + std::to_string(s.F) +
             " filters, output " + std::to_string(s.OH) + "x" + std::to_string(s.OW));
-    return ConvAlgorithm::direct;
+    return algorithm;
 }
 
 static py::array_t<float> conv2d(const py::array& x, const py::array& weight, Pair stride,

@@ -142,7 +142,6 @@ float* thread_buffer(int slot, int64_t n) {
     return b.data();
 }
 
-
 // Output pixels per cols piece: cols_bytes() of rows x columns, a multiple of
 // 16 (one AVX-512 vector) so the GEMM's column blocks are never ragged.
 int64_t pixel_chunk(int64_t rows, int64_t P) {

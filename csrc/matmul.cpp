@@ -233,20 +233,22 @@ void gemm_block(const Operands& op, int64_t m0, int64_t m1, int64_t n0, int64_t 
     return {std::min(n, b0 * grain), std::min(n, b1 * grain)};
 }
 
-// Threads: which loop to cut? Cutting only rows (ic) leaves one thread idle
-// when M fits in one MC block (128 x 784 x 256); cutting only columns leaves
-// one idle when N is 10. So the threads form a grid rows x cols with
-// rows * cols = threads, and we pick the grid with the least work for the
-// busiest thread: its padded tile (MR / VL granularity) times K, plus the
-// packing it repeats (every thread packs the A rows and B columns it uses).
-// Ties go to splitting rows: a thread then packs only its own rows of A (for
-// a row-major A that is a transpose) and repeats the cheaper copy of B
-// (measured: 256^3 runs about 6% faster split by rows than by columns).
+// The work of the busiest thread of a rows x cols grid over C: its tile padded
+// to whole MR rows and VL columns, times K, plus the packing it repeats (every
+// thread packs the A rows and B columns it uses, weighted 4x a multiply-add).
 [[maybe_unused]] double grid_cost(int64_t M, int64_t N, int64_t K, int rows, int cols) {
     const double tile_m = static_cast<double>(round_up(ceil_div(M, rows), MR));
     const double tile_n = static_cast<double>(round_up(ceil_div(N, cols), VL));
     return tile_m * tile_n * K + 4.0 * (tile_m + tile_n) * K;
 }
+
+// Threads: which loop to cut? Cutting only rows (ic) leaves one thread idle
+// when M fits in one MC block (128 x 784 x 256); cutting only columns leaves
+// one idle when N is 10. So the threads form a grid rows x cols with
+// rows * cols = threads, and we pick the grid with the least work for the
+// busiest thread (grid_cost). Ties go to splitting rows: a thread then packs only its own rows of A (for
+// a row-major A that is a transpose) and repeats the cheaper copy of B
+// (measured: 256^3 runs about 6% faster split by rows than by columns).
 [[maybe_unused]] std::pair<int, int> choose_grid(int64_t M, int64_t N, int64_t K, int threads) {
     std::pair<int, int> best{1, threads};
     double best_cost = -1.0;

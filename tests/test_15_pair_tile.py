@@ -30,15 +30,20 @@ SHAPES = [(24, 128, 64), (25, 129, 65), (35, 200, 71), (36, 128, 72), (100, 300,
           (130, 384, 200), (13, 256, 64), (24, 127, 64), (257, 640, 263)]
 
 
+def operands(seed, M, K, N, trans_a, trans_b):
+    """op(A) (M, K) and op(B) (K, N), as transposed views where asked."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((K, M) if trans_a else (M, K)).astype(np.float32)
+    b = rng.standard_normal((N, K) if trans_b else (K, N)).astype(np.float32)
+    return (a.T if trans_a else a), (b.T if trans_b else b)
+
+
 @pytest.mark.parametrize("trans_a", [False, True])
 @pytest.mark.parametrize("trans_b", [False, True])
 @pytest.mark.parametrize("M,K,N", SHAPES)
 def test_pair_tile_agrees_with_float64_and_with_the_6x16_tile(M, K, N, trans_a, trans_b,
                                                               restore):
-    rng = np.random.default_rng(M * 7 + K * 3 + N + 2 * trans_a + trans_b)
-    a = rng.standard_normal((K, M) if trans_a else (M, K)).astype(np.float32)
-    b = rng.standard_normal((N, K) if trans_b else (K, N)).astype(np.float32)
-    A, B = (a.T if trans_a else a), (b.T if trans_b else b)
+    A, B = operands(M * 7 + K * 3 + N + 2 * trans_a + trans_b, M, K, N, trans_a, trans_b)
     results = {}
     for enabled in (True, False):
         _native.set_gemm_pair_tile(enabled)
@@ -105,10 +110,7 @@ def test_dynamic_schedule_equals_the_static_split_bit_for_bit(M, K, N, trans_a, 
                                                               blocking, two_threads):
     """Both schedules add the same k blocks to every element in the same order: equal bits."""
     _native.set_gemm_blocking(*blocking)
-    rng = np.random.default_rng(M + 3 * K + 7 * N + sum(blocking))
-    a = rng.standard_normal((K, M) if trans_a else (M, K)).astype(np.float32)
-    b = rng.standard_normal((N, K) if trans_b else (K, N)).astype(np.float32)
-    A, B = (a.T if trans_a else a), (b.T if trans_b else b)
+    A, B = operands(M + 3 * K + 7 * N + sum(blocking), M, K, N, trans_a, trans_b)
     results = {}
     for dynamic in (True, False):
         _native.set_gemm_dynamic(dynamic)
