@@ -22,10 +22,11 @@ py::dict blocking_dict(const GemmBlocking& b) {
     d["l3"] = b.l3;
     d["source"] = std::string(b.source);
     // the AVX2 12 x 8 pair-broadcast tile of large products, when in use
-    d["pair_tile"] = gemm_pair_tile_enabled() ? py::object(py::str("12x8")) : py::object(py::none());
-    // how threads share a large product on that tile: "dynamic" items or one row range each
-    const char* schedule = gemm_dynamic_enabled() ? "dynamic" : "static";
-    d["schedule"] = gemm_pair_tile_enabled() ? py::object(py::str(schedule)) : py::object(py::none());
+    // and how threads share a large product on it: "dynamic" items or one row range each
+    const bool pairs = gemm_pair_tile_enabled();
+    d["pair_tile"] = pairs ? py::object(py::str("12x8")) : py::object(py::none());
+    d["schedule"] = pairs ? py::object(py::str(gemm_dynamic_enabled() ? "dynamic" : "static"))
+                          : py::object(py::none());
     return d;
 }
 
@@ -48,11 +49,11 @@ void bind_gemm_info(py::module_& m) {
        "Replace the sgemm's cache blocking for this process (0 = derive from the caches); "
        "returns the new blocking. For experiments: call it between, not during, matmuls.");
     m.def("set_gemm_pair_tile", [](bool enabled) { return tinytorch::set_gemm_pair_tile(enabled); },
-          py::arg("enabled"),
+          py::arg("enabled").noconvert(),  // True or False only: None is not "off"
           "Use the AVX2 12x8 pair-broadcast tile for large sgemms (default True); returns whether "
           "this build has it (AVX2 without AVX-512). For experiments: call it between matmuls.");
     m.def("set_gemm_dynamic", [](bool enabled) { return tinytorch::set_gemm_dynamic(enabled); },
-          py::arg("enabled"),
+          py::arg("enabled").noconvert(),  // True or False only: None is not "off"
           "Hand the blocks of a large threaded sgemm on the pair tile to whichever thread is free "
           "(default True); False splits the rows statically, one range per thread. Returns whether "
           "this build has it (as set_gemm_pair_tile). For experiments: call it between matmuls.");

@@ -134,6 +134,16 @@ def test_dynamic_schedule_is_repeatable_and_propagates_nan(two_threads):
         np.testing.assert_array_equal(_native.matmul(a, b), first)
 
 
+@pytest.mark.parametrize("switch", ["set_gemm_pair_tile", "set_gemm_dynamic"])
+@pytest.mark.parametrize("bad", [None, 0, 2.5, "no"])
+def test_switches_take_only_a_bool(switch, bad, two_threads):
+    """None or 0 must not quietly mean off (or 2.5 on): a TypeError naming the signature."""
+    with pytest.raises(TypeError, match=rf"{switch}\(\): incompatible function arguments"):
+        getattr(_native, switch)(bad)
+    assert _native.gemm_blocking()["pair_tile"] in ("12x8", None)
+    getattr(_native, switch)(np.bool_(True))  # NumPy's bool is a bool
+
+
 def test_dynamic_switch_is_reported(two_threads):
     available = _native.set_gemm_dynamic(False)
     assert available == _native.set_gemm_pair_tile(True)  # built exactly where the tile is
