@@ -307,9 +307,7 @@ void conv2d_backward_weight(const float* grad_out, const float* x, float* grad_w
             add_floats(acc, piece, FK);
         }
     }
-    for (int t = 1; t < threads; ++t) add_floats(partial.data(), partial.data() + t * FK, FK);
-    for (int64_t k = 0; k < K; ++k)
-        for (int64_t f = 0; f < s.F; ++f) grad_w[f * K + k] = partial[k * s.F + f];
+    sum_transposed(partial.data(), threads, K, s.F, grad_w);
 }
 
 }  // namespace tinytorch

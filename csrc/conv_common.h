@@ -58,6 +58,14 @@ inline int thread_id() {
 #endif
 }
 
+// grad_w (F, K) = the sum of `threads` private grad_w^T (K, F) copies in
+// `partial` (the weight gradients of conv.cpp and conv_wgrad.cpp).
+inline void sum_transposed(float* partial, int threads, int64_t K, int64_t F, float* grad_w) {
+    for (int t = 1; t < threads; ++t) add_floats(partial, partial + t * K * F, K * F);
+    for (int64_t k = 0; k < K; ++k)
+        for (int64_t f = 0; f < F; ++f) grad_w[f * K + k] = partial[k * F + f];
+}
+
 // The zero-padded slab of one image (the direct convolution and the direct
 // weight gradient read their taps from it): rows ih = ih0 + r (r < R) of every
 // channel, each Wp = W + 2*pad_w wide, channel c at xp + c*plane, followed by

@@ -122,7 +122,6 @@ constexpr std::array<direct_table, NV> make_direct_tables(std::integer_sequence<
 constexpr std::array<direct_table, NV> direct_kernels =
     make_direct_tables(std::make_integer_sequence<int, NV>{});
 
-
 }  // namespace
 
 bool conv2d_direct_applies(const Conv2dShape& s) { return s.stride_w == 1; }

@@ -45,14 +45,13 @@ void pack_rows(const float* xp, const int64_t* off, int64_t m, int64_t out_rows,
     const int64_t d = out_rows * OW;
     for (int64_t r0 = 0; r0 < m; r0 += PR, dst += PR * d) {
         const int64_t live = std::min(PR, m - r0);
+        const int64_t* o = off + r0;
         for (int64_t i = 0; i < out_rows; ++i) {
             const float* base = xp + i * row_step;
-            const int64_t* o = off + r0;
             gemm::transpose_rows([=](int64_t r) { return base + o[r]; }, live, OW,
                                  dst + i * OW * PR, PR);
         }
-        for (int64_t k = 0; live < PR && k < d; ++k)  // rows past K: zeros, as pack_a_slivers
-            std::fill(dst + k * PR + live, dst + (k + 1) * PR, 0.0f);
+        gemm::zero_lanes(dst, PR, live, d);  // rows past K, as pack_a_slivers
     }
 }
 }  // namespace
@@ -119,9 +118,7 @@ void conv2d_backward_weight_direct(const float* grad_out, const float* x, float*
             }
         }
     }
-    for (int t = 1; t < threads; ++t) add_floats(partial.data(), partial.data() + t * FK, FK);
-    for (int64_t k = 0; k < K; ++k)
-        for (int64_t f = 0; f < s.F; ++f) grad_w[f * K + k] = partial[k * s.F + f];
+    sum_transposed(partial.data(), threads, K, s.F, grad_w);
 #else
     (void)grad_out, (void)x, (void)grad_w, (void)s;  // never called: nothing applies
 #endif

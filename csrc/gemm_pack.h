@@ -111,6 +111,14 @@ inline void transpose_copy(const float* src, int64_t src_stride, int64_t rows, i
     transpose_rows([=](int64_t r) { return src + r * src_stride; }, rows, cols, dst, dst_stride);
 }
 
+// Zero lanes [live, width) of every one of `depth` packed steps of `width`
+// floats: the edge of a sliver narrower than the tile.
+inline void zero_lanes(float* dst, int64_t width, int64_t live, int64_t depth) {
+    if (live < width)
+        for (int64_t k = 0; k < depth; ++k)
+            std::fill(dst + k * width + live, dst + (k + 1) * width, 0.0f);
+}
+
 // Pack op(A)[i0:i0+mc, k0:k0+kc] into slivers of W rows: sliver s holds
 // a[k*W + r] = op(A)[i0 + s*W + r, k0 + k], the order the micro-kernel reads;
 // rows of a last, short sliver past the edge are zero.
@@ -127,9 +135,7 @@ inline void pack_a_slivers(const float* A, bool trans, int64_t lda, int64_t i0, 
         } else {  // rows of A run along k, the sliver along r: a transpose
             transpose_copy(at(A, false, lda, i0 + s, k0), lda, rows, kc, dst, W);
         }
-        if (rows < W)
-            for (int64_t k = 0; k < kc; ++k)
-                for (int64_t r = rows; r < W; ++r) dst[k * W + r] = 0.0f;
+        zero_lanes(dst, W, rows, kc);
     }
 }
 // The MR-row slivers of matmul.cpp's micro-kernel (and of the direct conv's weights).
@@ -181,8 +187,7 @@ void gemm_block_pairs(bool trans_a, bool trans_b, int64_t K, const float* A, int
                       int64_t n0, int64_t n1);
 // All of C = op(A) @ op(B) on `threads` threads that take (B panel, A block)
 // items as they become free; false (nothing done) when M has too few blocks.
-// (set_gemm_dynamic: on by default; off, threads split the rows statically)
-bool dynamic_enabled();
+// (only while gemm_dynamic_enabled(): set_gemm_dynamic, kernels.h)
 bool gemm_pairs_dynamic(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                         const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
                         int64_t ldc, int threads);

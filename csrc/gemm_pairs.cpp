@@ -30,10 +30,6 @@
 #include <cstdint>
 #include <memory>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "gemm_pack.h"
 #include "kernels.h"
 #include "simd.h"
@@ -150,9 +146,7 @@ void pack_b_pairs(const float* B, bool trans, int64_t ldb, int64_t k0, int64_t j
     for (int64_t s = 0; s < nc; s += PC, dst += PC * kc) {
         const int64_t cols = std::min(PC, nc - s);
         transpose_copy(at(B, true, ldb, k0, j0 + s), ldb, cols, kc, dst, PC);
-        if (cols < PC)
-            for (int64_t k = 0; k < kc; ++k)
-                for (int64_t c = cols; c < PC; ++c) dst[k * PC + c] = 0.0f;
+        zero_lanes(dst, PC, cols, kc);
     }
 }
 
@@ -180,8 +174,6 @@ void pairs_block_packed(const float* a_packed, int64_t mc, int64_t kc, const flo
 
 std::atomic<bool> pair_tile_enabled{true};
 std::atomic<bool> dynamic_schedule{true};
-
-bool dynamic_enabled() { return dynamic_schedule.load(std::memory_order_relaxed); }
 
 bool pair_tile_applies(int64_t M, int64_t N, int64_t K) {
     // Packing both operands into 12 x 8 slivers pays off once the sliver is
@@ -273,7 +265,7 @@ bool set_gemm_dynamic(bool enabled) {
     gemm::dynamic_schedule.store(enabled, std::memory_order_relaxed);
     return true;
 }
-bool gemm_dynamic_enabled() { return gemm::dynamic_enabled(); }
+bool gemm_dynamic_enabled() { return gemm::dynamic_schedule.load(std::memory_order_relaxed); }
 
 }  // namespace tinytorch
 

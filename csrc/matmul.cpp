@@ -305,7 +305,7 @@ void sgemm_threads(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
         // B like a split by rows: take them unless that packs much more than
         // the grid chosen above (the 3% is about what the static split's
         // final wait cost on a shared machine: perf, 1024^3, 2 threads).
-        if (!skinny && gemm::dynamic_enabled() && gemm::pair_tile_applies(M, N, K) &&
+        if (!skinny && gemm_dynamic_enabled() && gemm::pair_tile_applies(M, N, K) &&
             grid_cost(M, N, K, threads, 1) <= 1.03 * grid_cost(M, N, K, grid_rows, grid_cols) &&
             gemm::gemm_pairs_dynamic(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, threads))
             return;

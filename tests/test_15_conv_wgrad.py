@@ -121,7 +121,7 @@ def test_direct_weight_gradient_is_refused_where_it_does_not_apply(native):
         rtol=1e-4, atol=1e-4 * np.abs(ref).max())
 
 
-def test_direct_weight_gradient_of_an_empty_batch_is_zero(native):
+def test_weight_gradient_of_an_empty_batch_is_zero(native):
     x = np.ones((0, 16, 16, 16), np.float32)
     g = np.ones((0, 64, 16, 16), np.float32)
     gw = native.conv2d_backward_weight(g, x, (3, 3), (1, 1), (1, 1), (1, 1))
