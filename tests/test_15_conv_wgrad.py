@@ -85,17 +85,20 @@ def test_direct_weight_gradient_with_small_blocks(threads, native):
         native.set_gemm_blocking()
 
 
-def test_direct_weight_gradient_propagates_nan_and_inf(native):
-    if not native.set_gemm_pair_tile(True):
-        pytest.skip("no pair tile in this build")
+def test_weight_gradient_propagates_nan_and_inf(native):
+    """Every algorithm this build has (direct only with the pair tile) puts NaN and Inf where
+    NumPy's float64 weight gradient does."""
     x, g, _ = _case((2, 16, 16, 16), (3, 3), 64, (1, 1), (1, 1), (1, 1))
     x[1, 3, 7, 9] = np.nan
     g[0, 5, 2, 2] = np.inf
     want = load_backend("numpy").conv2d_backward_weight(
         g.astype(np.float64), x.astype(np.float64), (3, 3), (1, 1), (1, 1), (1, 1))
-    got = native.conv2d_backward_weight(g, x, (3, 3), (1, 1), (1, 1), (1, 1), "direct")
-    assert np.array_equal(np.isnan(got), np.isnan(want))
-    assert np.array_equal(np.isinf(got), np.isinf(want))
+    assert np.isnan(want).any() and np.isinf(want).any()
+    algorithms = ["auto", "im2col"] + (["direct"] if native.set_gemm_pair_tile(True) else [])
+    for algorithm in algorithms:
+        got = native.conv2d_backward_weight(g, x, (3, 3), (1, 1), (1, 1), (1, 1), algorithm)
+        assert np.array_equal(np.isnan(got), np.isnan(want)), algorithm
+        assert np.array_equal(np.isinf(got), np.isinf(want)), algorithm
 
 
 def test_direct_weight_gradient_is_refused_where_it_does_not_apply(native):
