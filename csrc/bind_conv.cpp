@@ -103,10 +103,8 @@ static ConvAlgorithm weight_algorithm(const std::string& name, const Conv2dShape
     const std::string what = "conv2d_backward_weight";
     const ConvAlgorithm algorithm = parse_algorithm(name, what);
     if (algorithm == ConvAlgorithm::direct && !conv2d_weight_direct_applies(s))
-    if (!conv2d_weight_direct_applies(s))
         throw py::value_error(
-            what + ": the direct weight gradient needs the AVX2 pair tile (an AVX2 build "
-            "without AVX-512, tile switched on), a horizontal stride of 1, at least 24 "
+            what + ": the direct weight gradient needs a horizontal stride of 1, at least 24 "
             "input-channel taps (C*KH*KW), 64 filters and 128 output pixels per image, and "
             "output rows of at most KC pixels; got stride " + pair_str({s.stride_h, s.stride_w}) +
             ", C*KH*KW = " + std::to_string(s.C * s.KH * s.KW) + ", " + std::to_string(s.F) +
@@ -327,8 +325,8 @@ void bind_conv(py::module_& m) {
           py::arg("kernel_hw"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
           py::arg("algorithm") = "auto",
           "grad_out: (N, F, OH, OW), x: (N, C, H, W) -> grad_w: (F, C, KH, KW). algorithm: "
-          "'im2col' (+ sgemm), 'direct' (A packed from the padded image; AVX2 pair tile, "
-          "horizontal stride 1), or 'auto' (direct where it applies).");
+          "'im2col' (+ sgemm), 'direct' (A packed from the padded image; horizontal stride "
+          "1), or 'auto' (direct where it applies).");
     m.def("max_pool2d", &max_pool2d, py::arg("x"), py::arg("kernel_size"), py::arg("stride"),
           py::arg("padding"), "x: (N, C, H, W) -> (y, int64 indices ih*W + iw), (N, C, OH, OW).");
     m.def("max_pool2d_backward", &max_pool2d_backward, py::arg("grad_out"), py::arg("indices"),

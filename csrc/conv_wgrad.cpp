@@ -1,21 +1,26 @@
 // The conv weight gradient without im2col (Module 15), for a horizontal stride
-// of 1 on the AVX2 pair tile. See conv.cpp for the im2col + sgemm path, which
-// every other geometry and build still takes.
+// of 1. See conv.cpp for the im2col + sgemm path, which every other geometry
+// still takes.
 //
 //   grad_w^T (K, F) = sum over images n and pixels p of cols[n] (K, P) @ grad_out[n]^T (P, F)
 //
 // with K = C*KH*KW rows (c, kh, kw). The GEMM packs its A operand, cols, into
-// 12-row slivers: a transpose of 12 cols rows. Built by im2col first, every
-// cols element is written once and read back once more before the packing
-// reads it: on the 32x32 layer (N=32, 64->64, one thread) im2col took 18% of
-// the weight gradient and the A packing 8% (perf). But a cols row (c, kh, kw)
-// over one output row oh is just OW consecutive floats of the zero-padded
-// image, row (oh*stride_h + kh*dil_h), column offset kw*dil_w. So the slivers
-// are transposed straight out of a padded slab of the image (fill_slab, as in
-// the direct convolution), 12 such row pointers at a time, and cols never
-// exists. Each item is a range of whole output rows of one image (at least
-// 256 pixels: deep enough for the pair tile, at most KC so a B sliver stays in
-// L1); each thread adds its items into a private grad_w^T.
+// slivers of the register tile's rows: a transpose of that many cols rows.
+// Built by im2col first, every cols element is written once and read back once
+// more before the packing reads it: on the 32x32 layer (N=32, 64->64, one
+// thread, AVX2) im2col took 18% of the weight gradient and the A packing 8%
+// (perf). But a cols row (c, kh, kw) over one output row oh is just OW
+// consecutive floats of the zero-padded image, row (oh*stride_h + kh*dil_h),
+// column offset kw*dil_w. So the slivers are transposed straight out of a
+// padded slab of the image (fill_slab, as in the direct convolution), a
+// sliver's worth of row pointers at a time, and cols never exists. Each item
+// is a range of whole output rows of one image (at least 256 pixels, at most
+// KC so a B sliver stays in L1); each thread adds its items into a private
+// grad_w^T.
+//
+// The tile is the sgemm's: the AVX2 pair tile (12 x 8, gemm_pairs.cpp) where
+// it is built and switched on, else the MR x NR micro-kernel of matmul.cpp
+// (8 x 32 with AVX-512, 6 x 16 with AVX2).
 #include <algorithm>
 #include <vector>
 
@@ -27,8 +32,19 @@
 namespace tinytorch {
 using namespace conv_detail;
 
-#ifdef TINYTORCH_GEMM_PAIRS
 namespace {
+// The register tile of this call: rows of an A sliver, columns of a B sliver.
+struct Tile {
+    int64_t rows, cols;
+    bool pairs;
+};
+Tile current_tile() {
+#ifdef TINYTORCH_GEMM_PAIRS
+    if (gemm_pair_tile_enabled()) return {12, 8, true};
+#endif
+    return {simd::MR, gemm::NR, false};
+}
+
 // Output rows per item: at least 256 pixels, at most KC of them (0: no such range).
 int64_t rows_per_item(const Conv2dShape& s) {
     const int64_t kc = gemm_blocking().kc;
@@ -37,41 +53,40 @@ int64_t rows_per_item(const Conv2dShape& s) {
 }
 
 // Rows [0, m) of cols for `out_rows` output rows of OW pixels, packed into
-// 12-row slivers (pack_a_slivers<12>'s layout, depth out_rows*OW): cols row r
+// W-row slivers (pack_a_slivers<W>'s layout, depth out_rows*OW): cols row r
 // over output row i is the OW floats at xp + off[r] + i*row_step.
+template <int64_t W>
 void pack_rows(const float* xp, const int64_t* off, int64_t m, int64_t out_rows,
                int64_t row_step, int64_t OW, float* dst) {
-    constexpr int64_t PR = 12;
     const int64_t d = out_rows * OW;
-    for (int64_t r0 = 0; r0 < m; r0 += PR, dst += PR * d) {
-        const int64_t live = std::min(PR, m - r0);
+    for (int64_t r0 = 0; r0 < m; r0 += W, dst += W * d) {
+        const int64_t live = std::min(W, m - r0);
         const int64_t* o = off + r0;
         for (int64_t i = 0; i < out_rows; ++i) {
             const float* base = xp + i * row_step;
             gemm::transpose_rows([=](int64_t r) { return base + o[r]; }, live, OW,
-                                 dst + i * OW * PR, PR);
+                                 dst + i * OW * W, W);
         }
-        gemm::zero_lanes(dst, PR, live, d);  // rows past K, as pack_a_slivers
+        gemm::zero_lanes(dst, W, live, d);  // rows past K, as pack_a_slivers
     }
 }
 }  // namespace
-#endif
 
 bool conv2d_weight_direct_applies(const Conv2dShape& s) {
-#ifdef TINYTORCH_GEMM_PAIRS
     const int64_t rows = rows_per_item(s);
-    return s.stride_w == 1 && rows > 0 &&
-           gemm::pair_tile_applies(s.C * s.KH * s.KW, s.F, rows * s.OW);
-#else
-    (void)s;
-    return false;
+    if (s.stride_w != 1 || rows == 0) return false;
+    const int64_t M = s.C * s.KH * s.KW, N = s.F, K = rows * s.OW;
+#ifdef TINYTORCH_GEMM_PAIRS
+    if (gemm_pair_tile_enabled()) return gemm::pair_tile_applies(M, N, K);
 #endif
+    // The pair tile's thresholds (gemm_pairs.cpp), kept for the MR x NR tile:
+    // packing both operands pays off only for a deep enough product.
+    return M >= 24 && N >= 64 && K >= 128;
 }
 
 void conv2d_backward_weight_direct(const float* grad_out, const float* x, float* grad_w,
                                    const Conv2dShape& s) {
-#ifdef TINYTORCH_GEMM_PAIRS
-    constexpr int64_t PR = 12;  // rows of the pair tile's A slivers
+    const Tile tile = current_tile();
     const int64_t KK = s.KH * s.KW, K = s.C * KK, P = s.OH * s.OW, FK = s.F * K;
     const GemmBlocking& blocking = gemm_blocking();
     const int64_t rows = rows_per_item(s), depth = rows * s.OW;  // depth: the GEMM's k
@@ -79,12 +94,14 @@ void conv2d_backward_weight_direct(const float* grad_out, const float* x, float*
     const int64_t Wp = s.W + 2 * s.pad_w;
     const int64_t R = (rows - 1) * s.stride_h + (s.KH - 1) * s.dil_h + 1;
     const int64_t plane = simd::round_up(R * Wp, 16), slab = s.C * plane + simd::VL;
-    // A blocks of mc rows of K: a multiple of 12, within half of L2
-    const int64_t mc = std::clamp<int64_t>(blocking.l2 / 2 / (4 * depth) / PR * PR, PR,
-                                           simd::round_up(blocking.mc, PR));
-    const int64_t nc = std::min(simd::round_up(s.F, 8), simd::round_up(blocking.nc, 8));
+    // A blocks of mc rows of K: whole slivers, within half of L2
+    const int64_t mc = std::clamp<int64_t>(
+        blocking.l2 / 2 / (4 * depth) / tile.rows * tile.rows, tile.rows,
+        simd::round_up(blocking.mc, tile.rows));
+    const int64_t nc =
+        std::min(simd::round_up(s.F, tile.cols), simd::round_up(blocking.nc, tile.cols));
     // slab offset of every row (c, kh, kw) of cols, for output row oh0 of an item
-    std::vector<int64_t> row_off(static_cast<size_t>(simd::round_up(K, PR)), 0);
+    std::vector<int64_t> row_off(static_cast<size_t>(simd::round_up(K, tile.rows)), 0);
     for (int64_t k = 0; k < K; ++k) {
         const int64_t c = k / KK, kh = k % KK / s.KW, kw = k % s.KW;
         row_off[k] = c * plane + kh * s.dil_h * Wp + kw * s.dil_w;
@@ -104,24 +121,32 @@ void conv2d_backward_weight_direct(const float* grad_out, const float* x, float*
             const int64_t oh1 = std::min(s.OH, oh0 + rows), d = (oh1 - oh0) * s.OW;
             fill_slab(x + n * s.C * s.H * s.W, s, oh0 * s.stride_h - s.pad_h, R, plane, xp);
             // op(B)[p, f] = grad_out[n, f, oh0*OW + p], in panels of at most NC filters
+            const float* g = grad_out + (n * s.F * P + oh0 * s.OW);
             for (int64_t jc = 0; jc < s.F; jc += nc) {
                 const int64_t cols = std::min(nc, s.F - jc);
-                gemm::pack_b_pairs(grad_out + (n * s.F * P + oh0 * s.OW), true, P, 0, jc, d, cols,
-                                   b_packed);
+#ifdef TINYTORCH_GEMM_PAIRS
+                if (tile.pairs) gemm::pack_b_pairs(g, true, P, 0, jc, d, cols, b_packed);
+                else
+#endif
+                    gemm::pack_b(g, true, P, 0, jc, d, cols, b_packed);
                 for (int64_t ic = 0; ic < K; ic += mc) {
                     const int64_t m = std::min(mc, K - ic);
-                    pack_rows(xp, row_off.data() + ic, m, oh1 - oh0, s.stride_h * Wp, s.OW,
-                              a_packed);
-                    gemm::pairs_block_packed(a_packed, m, d, b_packed, cols,
-                                             acc + ic * s.F + jc, s.F, true);
+                    const int64_t* off = row_off.data() + ic;
+                    float* c = acc + ic * s.F + jc;
+#ifdef TINYTORCH_GEMM_PAIRS
+                    if (tile.pairs) {
+                        pack_rows<12>(xp, off, m, oh1 - oh0, s.stride_h * Wp, s.OW, a_packed);
+                        gemm::pairs_block_packed(a_packed, m, d, b_packed, cols, c, s.F, true);
+                        continue;
+                    }
+#endif
+                    pack_rows<simd::MR>(xp, off, m, oh1 - oh0, s.stride_h * Wp, s.OW, a_packed);
+                    gemm::tile_block_packed(a_packed, m, d, b_packed, cols, c, s.F, true);
                 }
             }
         }
     }
     sum_transposed(partial.data(), threads, K, s.F, grad_w);
-#else
-    (void)grad_out, (void)x, (void)grad_w, (void)s;  // never called: nothing applies
-#endif
 }
 
 }  // namespace tinytorch

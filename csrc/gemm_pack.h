@@ -168,6 +168,12 @@ inline void pack_b(const float* B, bool trans, int64_t ldb, int64_t k0, int64_t 
     }
 }
 
+// matmul.cpp: C[0:mc, 0:nc] (+)= a packed A block (pack_a's MR-row slivers, depth kc)
+// @ a packed B panel (pack_b's NR-column slivers), on the MR x NR micro-kernel; row
+// stride ldc; accumulate = false overwrites C.
+void tile_block_packed(const float* a_packed, int64_t mc, int64_t kc, const float* b_packed,
+                       int64_t nc, float* C, int64_t ldc, bool accumulate);
+
 #if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
 // gemm_pairs.cpp: the AVX2 12 x 8 pair-broadcast tile for large products.
 #define TINYTORCH_GEMM_PAIRS 1

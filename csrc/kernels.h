@@ -158,10 +158,11 @@ void conv2d_backward_input(const float* grad_out, const float* weight, float* gr
                            const Conv2dShape& s);
 // grad_w (F, C, KH, KW) = dL/dweight, summed over the batch      (grad_w is overwritten)
 // `algorithm`: im2col + sgemm (any geometry), or direct (conv_wgrad.cpp: the
-// sgemm's A slivers packed straight from the padded image, where
+// sgemm's A slivers packed straight from the padded image, on the AVX2 pair
+// tile where it is on, else the MR x NR tile), where
 // conv2d_weight_direct_applies: horizontal stride 1, output rows of at most KC
-// pixels, and a product the AVX2 pair tile takes: C*KH*KW >= 24, F >= 64, at
-// least 128 pixels per work item); automatic picks direct where it applies.
+// pixels, C*KH*KW >= 24, F >= 64, at least 128 pixels per work item;
+// automatic picks direct where it applies.
 bool conv2d_weight_direct_applies(const Conv2dShape& s);
 void conv2d_backward_weight_direct(const float* grad_out, const float* x, float* grad_w,
                                    const Conv2dShape& s);

@@ -199,6 +199,11 @@ void gemm_block(const Operands& op, int64_t m0, int64_t m1, int64_t n0, int64_t 
             for (int64_t ic = m0; ic < m1; ic += mc_step) {
                 const int64_t mc = std::min(mc_step, m1 - ic);
                 if (pack) pack_a(op.A, op.trans_a, op.lda, ic, pc, mc, kc, a_packed);
+                if (pack && !op.trans_c) {
+                    gemm::tile_block_packed(a_packed, mc, kc, b_packed, nc,
+                                            op.C + ic * op.ldc + jc, op.ldc, pc > 0);
+                    continue;
+                }
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     const int64_t n = std::min(NR, nc - jr);
                     const kernel_table& table = kernels[pack][ceil_div(n, VL) - 1];
@@ -271,6 +276,18 @@ void gemm_block(const Operands& op, int64_t m0, int64_t m1, int64_t n0, int64_t 
 constexpr int64_t MIN_THREADED_WORK = int64_t(1) << 18;
 
 }  // namespace
+
+void gemm::tile_block_packed(const float* a_packed, int64_t mc, int64_t kc,
+                             const float* b_packed, int64_t nc, float* C, int64_t ldc,
+                             bool accumulate) {
+    for (int64_t jr = 0; jr < nc; jr += NR) {
+        const int64_t n = std::min(NR, nc - jr);
+        const kernel_table& table = kernels[1][ceil_div(n, VL) - 1];
+        for (int64_t ir = 0; ir < mc; ir += MR)
+            table[std::min(MR, mc - ir) - 1](kc, a_packed + ir * kc, 1, MR, b_packed + jr * kc,
+                                             C + ir * ldc + jr, ldc, n, accumulate);
+    }
+}
 
 void sgemm_threads(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A,
                    int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
