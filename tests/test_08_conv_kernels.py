@@ -402,7 +402,7 @@ def test_max_pool_2x2_fast_path_matches_loop_with_ties_and_nan():
 
 #: shapes around the direct convolution's tile edges: output widths below one
 #: vector, between one and two (the overlapping last vector), a ragged strip
-#: after full ones; filter counts around MR; channels in several blocks
+#: after full ones; filter counts around MR (channels in several blocks: below)
 DIRECT_CASES = [
     ((2, 3, 5, 5), (5, 3, 3, 3), (1, 1), (1, 1), (1, 1)),
     ((1, 4, 6, 14), (7, 4, 3, 3), (1, 1), (1, 1), (1, 1)),
@@ -430,6 +430,32 @@ def test_native_direct_conv_agrees_with_im2col_and_float64(x_shape, w_shape, str
         assert y.shape == ref.shape
         np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max(),
                                    err_msg=algorithm)
+
+
+@pytest.mark.skipif("native" not in BACKENDS, reason="native backend not built")
+def test_native_direct_conv_in_several_channel_blocks():
+    """The direct kernel sums the channels in blocks whose filter-tile weights (MR x cb*KH*KW)
+    and slab rows (cb x KH rows of the padded width) fit a quarter of L2 (conv_direct.cpp):
+    enough channels for three blocks, forward and (with as many filters) input gradient."""
+    from tinytorch import _native
+
+    info = _native.gemm_blocking()
+    per_channel = (info["mr"] * 9 + 3 * 8) * 4  # 3x3 kernel, padded width 6 + 2
+    C = 2 * (info["l2"] // 4 // per_channel) + 5  # two full blocks and a bit
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((1, C, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((9, C, 3, 3)).astype(np.float32)
+    one = (1, 1)
+    ref = load_backend("numpy").conv2d(x.astype(np.float64), w.astype(np.float64), one, one, one)
+    y = _native.conv2d(x, w, one, one, one, "direct")
+    np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+    wt = np.ascontiguousarray(w.transpose(1, 0, 2, 3))  # C filters of 9 channels
+    g = rng.standard_normal((1, C, 6, 6)).astype(np.float32)
+    ref = load_backend("numpy").conv2d_backward_input(g.astype(np.float64),
+                                                      wt.astype(np.float64), (6, 6), one, one,
+                                                      one)
+    gx = _native.conv2d_backward_input(g, wt, (6, 6), one, one, one)
+    np.testing.assert_allclose(gx, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
 
 
 #: unit-stride cases, where the native input gradient is a direct convolution of

@@ -277,8 +277,13 @@ def test_direct_weight_gradient_matches_numpy(data, problem):
     want = ref.conv2d_backward_weight(g.astype(np.float64), x.astype(np.float64), (KH, KW),
                                       stride, padding, dilation)
     from tinytorch import _native
-    algorithm = "direct" if _native.set_gemm_pair_tile(True) else "auto"  # AVX2 builds only
-    gw = _native.conv2d_backward_weight(g, x, (KH, KW), stride, padding, dilation, algorithm)
+    # AVX2 builds: on the pair tile or the 6 x 16 one; elsewhere the MR x NR tile
+    pairs = data.draw(st.booleans()) and _native.set_gemm_pair_tile(True)
+    _native.set_gemm_pair_tile(pairs)
+    try:
+        gw = _native.conv2d_backward_weight(g, x, (KH, KW), stride, padding, dilation, "direct")
+    finally:
+        _native.set_gemm_pair_tile(True)
     assert_like_numpy(gw, want, scale=9 * max(1.0, np.sqrt(N * out[2] * out[3])))
 
 
