@@ -65,13 +65,16 @@ using gemm::NV;
 // so acc[][] is fully unrolled into registers. op(A)[r, k] is read at
 // a[r*a_row + k*a_k]: a packed sliver has a_row = 1, a_k = MR (fixed at
 // compile time, the common case); an unpacked A passes its own strides.
+// Row k of the B sliver starts at b + k*b_k: VECS*VL in a packed sliver, ldb
+// for a small B read in place.
 // `accumulate` is false for the first KC block: C is overwritten, never
 // read, so it never needs zeroing. A full tile (n = VECS*VL) is loaded and
 // stored with plain vector moves: masked stores are microcoded on AMD Zen
 // (about 10x slower than a store), so only a ragged last tile uses a mask.
 template <int ROWS, int VECS, bool PACKED_A>
 void micro_kernel(int64_t kc, const float* __restrict a, int64_t a_row, int64_t a_k,
-                  const float* __restrict b, float* c, int64_t ldc, int64_t n, bool accumulate) {
+                  const float* __restrict b, int64_t b_k, float* c, int64_t ldc, int64_t n,
+                  bool accumulate) {
     if constexpr (PACKED_A) {
         a_row = 1;
         a_k = MR;
@@ -90,10 +93,10 @@ void micro_kernel(int64_t kc, const float* __restrict a, int64_t a_row, int64_t 
         for (int v = 0; v < VECS; ++v) acc[r][v] = vzero();
 
 #pragma GCC unroll 4
-    for (int64_t k = 0; k < kc; ++k, a += a_k, b += VECS * VL) {
+    for (int64_t k = 0; k < kc; ++k, a += a_k, b += b_k) {
         vec bv[VECS];
 #pragma GCC unroll 4
-        for (int v = 0; v < VECS; ++v) bv[v] = vload(b + v * VL);
+        for (int v = 0; v < VECS; ++v) bv[v] = vloadu(b + v * VL);
 #pragma GCC unroll 16
         for (int r = 0; r < ROWS; ++r) {
             const vec ar = vbroadcast(a + r * a_row);
@@ -127,8 +130,8 @@ void micro_kernel(int64_t kc, const float* __restrict a, int64_t a_row, int64_t 
     }
 }
 
-using kernel_fn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, float*, int64_t,
-                           int64_t, bool);
+using kernel_fn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*,
+                           int64_t, int64_t, bool);
 using kernel_table = std::array<kernel_fn, MR>;  // indexed by rows - 1
 
 template <int VECS, bool PACKED_A, int... R>
@@ -184,13 +187,20 @@ void gemm_block(const Operands& op, int64_t m0, int64_t m1, int64_t n0, int64_t 
     const int64_t mc_step = balanced_step(m1 - m0, blocking.mc, MR);
     const int64_t nc_step = balanced_step(n1 - n0, blocking.nc, NR);
     float* a_packed = a_buffer.get(round_up(mc_step, MR) * kc_step);
-    float* b_packed = b_buffer.get(round_up(nc_step, NR) * kc_step);
+    // A small row-major B, all of it within half of L1d and whole vectors wide
+    // (64 x 64), is read in place: packing it would copy every element to read
+    // it from L1 anyway (5% of a 64^3 product, perf, AVX-512 Zen 4). Row k of
+    // a sliver is then 1-2 cache lines ldb floats apart instead of contiguous,
+    // which L1 holds as well as long as the whole of B fits.
+    const bool b_in_place =
+        !op.trans_b && (n1 - n0) % VL == 0 && K * op.ldb * 4 <= blocking.l1d / 2;
+    float* b_packed = b_in_place ? nullptr : b_buffer.get(round_up(nc_step, NR) * kc_step);
 
     for (int64_t jc = n0; jc < n1; jc += nc_step) {
         const int64_t nc = std::min(nc_step, n1 - jc);
         for (int64_t pc = 0; pc < K; pc += kc_step) {
             const int64_t kc = std::min(kc_step, K - pc);
-            pack_b(op.B, op.trans_b, op.ldb, pc, jc, kc, nc, b_packed);
+            if (!b_in_place) pack_b(op.B, op.trans_b, op.ldb, pc, jc, kc, nc, b_packed);
             // Packing A pays off when the packed block is re-read by many B
             // slivers. With one or two (N <= 2 NR, e.g. 64 x 64 x 64) the copy
             // costs more than it saves (measured: 5-7% slower), so the
@@ -199,7 +209,7 @@ void gemm_block(const Operands& op, int64_t m0, int64_t m1, int64_t n0, int64_t 
             for (int64_t ic = m0; ic < m1; ic += mc_step) {
                 const int64_t mc = std::min(mc_step, m1 - ic);
                 if (pack) pack_a(op.A, op.trans_a, op.lda, ic, pc, mc, kc, a_packed);
-                if (pack && !op.trans_c) {
+                if (pack && !op.trans_c && !b_in_place) {
                     gemm::tile_block_packed(a_packed, mc, kc, b_packed, nc,
                                             op.C + ic * op.ldc + jc, op.ldc, pc > 0);
                     continue;
@@ -213,15 +223,17 @@ void gemm_block(const Operands& op, int64_t m0, int64_t m1, int64_t n0, int64_t 
                                               : at(op.A, op.trans_a, op.lda, ic + ir, pc);
                         const int64_t a_row = op.trans_a ? 1 : op.lda;
                         const int64_t a_k = op.trans_a ? op.lda : 1;
-                        const float* b = b_packed + jr * kc;
+                        const float* b = b_in_place ? at(op.B, false, op.ldb, pc, jc + jr)
+                                                    : b_packed + jr * kc;
+                        const int64_t b_k = b_in_place ? op.ldb : ceil_div(n, VL) * VL;
                         if (op.trans_c) {
                             alignas(64) float tile[MR * NR];
-                            table[m - 1](kc, a, a_row, a_k, b, tile, NR, n, false);
+                            table[m - 1](kc, a, a_row, a_k, b, b_k, tile, NR, n, false);
                             store_transposed(tile, m, n, op.C + (jc + jr) * op.ldc + ic + ir,
                                              op.ldc, pc > 0);
                         } else {
-                            table[m - 1](kc, a, a_row, a_k, b, op.C + (ic + ir) * op.ldc + jc + jr,
-                                         op.ldc, n, pc > 0);
+                            table[m - 1](kc, a, a_row, a_k, b, b_k,
+                                         op.C + (ic + ir) * op.ldc + jc + jr, op.ldc, n, pc > 0);
                         }
                     }
                 }
@@ -281,11 +293,11 @@ void gemm::tile_block_packed(const float* a_packed, int64_t mc, int64_t kc,
                              const float* b_packed, int64_t nc, float* C, int64_t ldc,
                              bool accumulate) {
     for (int64_t jr = 0; jr < nc; jr += NR) {
-        const int64_t n = std::min(NR, nc - jr);
-        const kernel_table& table = kernels[1][ceil_div(n, VL) - 1];
+        const int64_t n = std::min(NR, nc - jr), vecs = ceil_div(n, VL);
+        const kernel_table& table = kernels[1][vecs - 1];
         for (int64_t ir = 0; ir < mc; ir += MR)
             table[std::min(MR, mc - ir) - 1](kc, a_packed + ir * kc, 1, MR, b_packed + jr * kc,
-                                             C + ir * ldc + jr, ldc, n, accumulate);
+                                             vecs * VL, C + ir * ldc + jr, ldc, n, accumulate);
     }
 }
 

@@ -85,6 +85,25 @@ def test_result_does_not_depend_on_thread_count(rng):
     np.testing.assert_array_equal(one, two)
 
 
+@pytest.mark.parametrize("M,K,N,ldb,threads", [
+    (64, 64, 64, 64, 1), (9, 40, 48, 48, 1), (7, 3, 96, 96, 1), (61, 37, 32, 80, 1),
+    (1000, 16, 32, 32, 2), (300, 64, 16, 48, 2), (64, 65, 64, 64, 1),
+], ids=lambda v: str(v))
+def test_small_row_major_b_read_in_place(rng, M, K, N, ldb, threads):
+    """A row-major B whose rows span at most half of L1d and whose width is whole vectors
+    is read in place, not packed (matmul.cpp): each shape also transposes A; the window
+    (ldb > N) reads only its own columns; 65 x 64 rows are over the bound and packed."""
+    b = rng.standard_normal((K, ldb)).astype(np.float32)[:, :N]
+    previous = _native.get_num_threads()
+    try:
+        _native.set_num_threads(threads)
+        for transpose_a in (False, True):
+            a, _ = _operands(rng, M, K, N, transpose_a)
+            assert_matmul_close(_native.matmul(a, b), a, b)
+    finally:
+        _native.set_num_threads(previous)
+
+
 @pytest.mark.parametrize("make_view", [
     lambda x: x[::2, :],        # rows strided
     lambda x: x[:, ::3],        # columns strided: neither rows nor columns contiguous
