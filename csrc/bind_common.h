@@ -33,6 +33,26 @@ inline std::string dtype_str(const py::array& a) {
     return py::str(a.dtype()).cast<std::string>();
 }
 
+// The dtype's bytes in this machine's order ('=' or '|', or the explicit
+// letter of this machine's order), read from the descriptor: asking NumPy's
+// `isnative` attribute cost a Python attribute lookup on every kernel call.
+inline bool native_byte_order(const py::array& a) {
+    const char order = a.dtype().byteorder();
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return order == '=' || order == '|' || order == '>';
+#else
+    return order == '=' || order == '|' || order == '<';
+#endif
+}
+
+// The data pointer and every stride a multiple of itemsize (an empty array is aligned).
+inline bool is_aligned(const py::array& a, py::ssize_t itemsize) {
+    bool aligned = a.size() == 0 || reinterpret_cast<std::uintptr_t>(a.data()) % itemsize == 0;
+    for (py::ssize_t d = 0; d < a.ndim(); ++d)
+        aligned = aligned && (a.shape(d) <= 1 || a.strides(d) % itemsize == 0);
+    return aligned;
+}
+
 inline void require_dtype(const py::array& a, const char* name, char kind, py::ssize_t itemsize,
                           const char* want) {
     if (a.dtype().kind() != kind || a.itemsize() != itemsize) {
@@ -41,17 +61,15 @@ inline void require_dtype(const py::array& a, const char* name, char kind, py::s
     }
     // '>f4' has kind 'f' and 4 bytes too, but its bytes are swapped: the
     // kernels would read garbage numbers, so demand the machine's byte order.
-    if (!a.dtype().attr("isnative").cast<bool>()) {
+    if (!native_byte_order(a)) {
         throw py::type_error(std::string(name) + " must have dtype " + want +
                              " in native byte order, got " + dtype_str(a) +
                              " (use a.astype(numpy." + want + "))");
-    }    // A view into a byte buffer at an odd offset holds float32 values at
+    }
+    // A view into a byte buffer at an odd offset holds float32 values at
     // addresses that are not multiples of 4: loading them is undefined behaviour
     // in C++ (and the vector loads assume it), so demand aligned data.
-    bool aligned = a.size() == 0 || reinterpret_cast<std::uintptr_t>(a.data()) % itemsize == 0;
-    for (py::ssize_t d = 0; d < a.ndim(); ++d)
-        aligned = aligned && (a.shape(d) <= 1 || a.strides(d) % itemsize == 0);
-    if (!aligned) {
+    if (!is_aligned(a, itemsize)) {
         throw py::value_error(std::string(name) + " is not aligned to " +
                               std::to_string(itemsize) + " bytes (a view at an odd offset into "
                               "a buffer); pass an aligned copy: numpy.array(" + name + ")");
@@ -85,15 +103,23 @@ struct MatrixLayout {
     int64_t ld;
 };
 
-inline MatrixLayout matrix_layout(const py::array& a, const char* name) {
+// The layout of a 2-D array, if sgemm can read it in place.
+inline std::optional<MatrixLayout> find_matrix_layout(const py::array& a) {
     const int64_t rows = a.shape(0), cols = a.shape(1);
     const int64_t s0 = a.strides(0), s1 = a.strides(1), item = a.itemsize();
     const bool unit_inner = cols <= 1 || s1 == item;
     const bool row_ok = rows <= 1 || (s0 % item == 0 && s0 / item >= cols);
-    if (unit_inner && row_ok) return {false, rows <= 1 ? std::max<int64_t>(cols, 1) : s0 / item};
+    if (unit_inner && row_ok)
+        return MatrixLayout{false, rows <= 1 ? std::max<int64_t>(cols, 1) : s0 / item};
     const bool unit_outer = rows <= 1 || s0 == item;
     const bool col_ok = cols <= 1 || (s1 % item == 0 && s1 / item >= rows);
-    if (unit_outer && col_ok) return {true, cols <= 1 ? std::max<int64_t>(rows, 1) : s1 / item};
+    if (unit_outer && col_ok)
+        return MatrixLayout{true, cols <= 1 ? std::max<int64_t>(rows, 1) : s1 / item};
+    return std::nullopt;
+}
+
+inline MatrixLayout matrix_layout(const py::array& a, const char* name) {
+    if (const auto layout = find_matrix_layout(a)) return *layout;
     throw py::value_error(std::string(name) +
                           " must have contiguous rows or columns (use numpy.ascontiguousarray)");
 }

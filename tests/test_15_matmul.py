@@ -117,6 +117,39 @@ def test_adapter_accepts_any_strides(rng, make_view):
     assert_matmul_close(native_backend.matmul(a, b), a, b)
 
 
+def _misaligned(x):
+    """x's values in a float32 view at an odd byte offset into a buffer."""
+    buf = np.zeros(x.nbytes + 1, np.uint8)
+    view = np.ndarray(x.shape, np.float32, buf, offset=1)
+    view[...] = x
+    return view
+
+
+@pytest.mark.parametrize("make_view,refused", [
+    (lambda x: x[::2, ::3], True), (lambda x: x[::-1, ::-1], True), (lambda x: x.T[::2], True),
+    (_misaligned, True), (lambda x: x[1:-1, 2:-1], False), (lambda x: x.T, False),
+], ids=["both-strided", "reversed", "transposed-strided", "misaligned", "window", "T"])
+def test_matmul_any_copies_only_what_sgemm_cannot_read(rng, make_view, refused):
+    """matmul_any (the backend adapter's one call) takes any layout: where matmul refuses an
+    operand (neither rows nor columns contiguous, or misaligned) it computes on a copy."""
+    a = make_view(rng.standard_normal((40, 45)).astype(np.float32))
+    b = make_view(rng.standard_normal((100, 121)).astype(np.float32))[: a.shape[1]]
+    assert_matmul_close(_native.matmul_any(a, b), a, b)
+    assert_matmul_close(native_backend.matmul(a, b), a, b)
+    if refused:
+        with pytest.raises(ValueError, match="must have contiguous rows or columns|not aligned"):
+            _native.matmul(a, b)
+    else:
+        np.testing.assert_array_equal(_native.matmul(a, b), _native.matmul_any(a, b))
+
+
+def test_adapter_hands_byte_swapped_and_integers_to_numpy():
+    swapped = np.arange(12, dtype=">f4").reshape(3, 4)
+    ints = np.arange(8, dtype=np.int32).reshape(4, 2)
+    np.testing.assert_array_equal(native_backend.matmul(swapped, ints),
+                                  swapped.astype(np.float64) @ ints)
+
+
 def test_adapter_hands_float64_to_numpy(rng):
     a = rng.standard_normal((6, 4))
     b = rng.standard_normal((4, 3))
@@ -149,9 +182,9 @@ def test_variants_match_float64(rng, variant, M, K, N, transpose_a, transpose_b)
 
 # ---- bad input: a clear Python error, before any memory is touched ----------
 
-@pytest.mark.parametrize("call", [_native.matmul,
+@pytest.mark.parametrize("call", [_native.matmul, _native.matmul_any,
                                   lambda a, b: _native.matmul_variant(a, b, "naive")],
-                         ids=["matmul", "variant"])
+                         ids=["matmul", "matmul_any", "variant"])
 def test_float64_is_a_type_error_naming_the_dtype(call):
     with pytest.raises(TypeError, match="float64"):
         call(np.ones((2, 3)), np.ones((3, 2), np.float32))
@@ -159,9 +192,9 @@ def test_float64_is_a_type_error_naming_the_dtype(call):
         call(np.ones((2, 3), np.float32), np.ones((3, 2), np.int32))
 
 
-@pytest.mark.parametrize("call", [_native.matmul, _native.bmm,
+@pytest.mark.parametrize("call", [_native.matmul, _native.matmul_any, _native.bmm,
                                   lambda a, b: _native.matmul_variant(a, b, "naive")],
-                         ids=["matmul", "bmm", "variant"])
+                         ids=["matmul", "matmul_any", "bmm", "variant"])
 def test_byte_swapped_float32_is_a_type_error(call):
     """'>f4' is 4-byte floating point too, but the kernels would read its bytes as garbage."""
     shape = (2, 3, 3) if call is _native.bmm else (3, 3)
@@ -172,9 +205,9 @@ def test_byte_swapped_float32_is_a_type_error(call):
         call(np.ones(shape, np.float32), swapped)
 
 
-@pytest.mark.parametrize("call", [_native.matmul,
+@pytest.mark.parametrize("call", [_native.matmul, _native.matmul_any,
                                   lambda a, b: _native.matmul_variant(a, b, "threaded")],
-                         ids=["matmul", "variant"])
+                         ids=["matmul", "matmul_any", "variant"])
 def test_mismatched_shapes_name_both_shapes(call):
     with pytest.raises(ValueError, match=r"\(3, 4\).*\(5, 6\)"):
         call(np.ones((3, 4), np.float32), np.ones((5, 6), np.float32))

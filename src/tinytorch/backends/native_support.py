@@ -57,7 +57,8 @@ def c_layout(x: np.ndarray) -> np.ndarray:
     (``np.ascontiguousarray`` keeps a misaligned buffer misaligned; vector loads
     from it are undefined behaviour in C++, so such arrays are copied.)
     """
-    if x.flags.c_contiguous and x.flags.aligned:
+    flags = x.flags  # one flags object, not two
+    if flags.c_contiguous and flags.aligned:
         return x
     return np.array(x, order="C", copy=True)
 
@@ -82,8 +83,9 @@ def native_kernel(fallback: Callable[..., Any], arrays: int = 1,
                 dtype = getattr(a, "dtype", None)
                 if dtype is not _FLOAT32 and dtype != _FLOAT32:
                     return fallback(*args, **kwargs)
-            return adapter(*(a if a is None else layout(a) for a in head), *args[arrays:],
-                           **kwargs)
+            laid = [a if a is None else layout(a) for a in head]  # a list: no generator frame
+            laid.extend(args[arrays:])
+            return adapter(*laid, **kwargs)
 
         call.fallback = fallback  # type: ignore[attr-defined]
         return call  # type: ignore[return-value]

@@ -12,6 +12,9 @@ def _rowwise(kernel, x: np.ndarray, axis: int) -> np.ndarray:
     """Move ``axis`` last, run the C++ row kernel on a (rows, cols) array, move it back."""
     if x.ndim == 0 or x.shape[axis] == 0:
         return np.empty_like(x)
+    if axis == -1 or axis == x.ndim - 1:  # the usual case: no axis to move (np.moveaxis
+        # costs ~3 us a call, three times an 8 x 8 softmax)
+        return kernel(c_layout(x.reshape(-1, x.shape[-1]))).reshape(x.shape)
     moved = np.moveaxis(x, axis, -1)
     rows = c_layout(moved.reshape(-1, moved.shape[-1]))
     return np.moveaxis(kernel(rows).reshape(moved.shape), -1, axis)
