@@ -142,8 +142,8 @@ void conv2d_direct(const float* x, const float* weight, float* y, const Conv2dSh
     // blocks as deep as the sgemm's KC (22 channels) by 2-3% on one thread and
     // 2.5% on two (one process, interleaved, two runs of 11 rounds).
     const int64_t per_channel = (MR * KK + s.KH * Wp) * 4;
-    const int64_t cb = gemm::balanced_step(
-        s.C, std::max<int64_t>(blocking.l2 / 4 / std::max<int64_t>(per_channel, 1), 1), 1);
+    const int64_t cb =
+        gemm::balanced_step(s.C, std::max<int64_t>(blocking.l2 / 4 / per_channel, 1), 1);
     // Output rows per work item: its padded slab (all C channels) within half
     // of L2, and enough items for every thread.
     auto rows_in = [&](int64_t rows_out) { return (rows_out - 1) * s.stride_h + (s.KH - 1) * s.dil_h + 1; };

@@ -70,18 +70,39 @@ void pack_rows(const float* xp, const int64_t* off, int64_t m, int64_t out_rows,
         gemm::zero_lanes(dst, W, live, d);  // rows past K, as pack_a_slivers
     }
 }
+
+// op(B) rows [0, d) x filters [jc, jc + cols) of grad_out (stored (F, P), ld P)
+// into the tile's B panel.
+void pack_panel([[maybe_unused]] const Tile& tile, const float* g, int64_t P, int64_t jc,
+                int64_t d, int64_t cols, float* b_packed) {
+#ifdef TINYTORCH_GEMM_PAIRS
+    if (tile.pairs) return gemm::pack_b_pairs(g, true, P, 0, jc, d, cols, b_packed);
+#endif
+    gemm::pack_b(g, true, P, 0, jc, d, cols, b_packed);
+}
+
+// C[0:m, 0:cols] += cols rows [0, m) (packed from the slab here) @ the B panel.
+void multiply_block([[maybe_unused]] const Tile& tile, const float* xp, const int64_t* off,
+                    int64_t m, int64_t out_rows, int64_t row_step, int64_t OW, float* a_packed,
+                    const float* b_packed, int64_t cols, float* c, int64_t ldc) {
+    const int64_t d = out_rows * OW;
+#ifdef TINYTORCH_GEMM_PAIRS
+    if (tile.pairs) {
+        pack_rows<12>(xp, off, m, out_rows, row_step, OW, a_packed);
+        return gemm::pairs_block_packed(a_packed, m, d, b_packed, cols, c, ldc, true);
+    }
+#endif
+    pack_rows<simd::MR>(xp, off, m, out_rows, row_step, OW, a_packed);
+    gemm::tile_block_packed(a_packed, m, d, b_packed, cols, c, ldc, true);
+}
 }  // namespace
 
 bool conv2d_weight_direct_applies(const Conv2dShape& s) {
     const int64_t rows = rows_per_item(s);
-    if (s.stride_w != 1 || rows == 0) return false;
-    const int64_t M = s.C * s.KH * s.KW, N = s.F, K = rows * s.OW;
-#ifdef TINYTORCH_GEMM_PAIRS
-    if (gemm_pair_tile_enabled()) return gemm::pair_tile_applies(M, N, K);
-#endif
-    // The pair tile's thresholds (gemm_pairs.cpp), kept for the MR x NR tile:
+    // The pair tile's thresholds (gemm::pair_tile_applies), for every tile:
     // packing both operands pays off only for a deep enough product.
-    return M >= 24 && N >= 64 && K >= 128;
+    return s.stride_w == 1 && rows > 0 && s.C * s.KH * s.KW >= 24 && s.F >= 64 &&
+           rows * s.OW >= 128;
 }
 
 void conv2d_backward_weight_direct(const float* grad_out, const float* x, float* grad_w,
@@ -124,25 +145,11 @@ void conv2d_backward_weight_direct(const float* grad_out, const float* x, float*
             const float* g = grad_out + (n * s.F * P + oh0 * s.OW);
             for (int64_t jc = 0; jc < s.F; jc += nc) {
                 const int64_t cols = std::min(nc, s.F - jc);
-#ifdef TINYTORCH_GEMM_PAIRS
-                if (tile.pairs) gemm::pack_b_pairs(g, true, P, 0, jc, d, cols, b_packed);
-                else
-#endif
-                    gemm::pack_b(g, true, P, 0, jc, d, cols, b_packed);
-                for (int64_t ic = 0; ic < K; ic += mc) {
-                    const int64_t m = std::min(mc, K - ic);
-                    const int64_t* off = row_off.data() + ic;
-                    float* c = acc + ic * s.F + jc;
-#ifdef TINYTORCH_GEMM_PAIRS
-                    if (tile.pairs) {
-                        pack_rows<12>(xp, off, m, oh1 - oh0, s.stride_h * Wp, s.OW, a_packed);
-                        gemm::pairs_block_packed(a_packed, m, d, b_packed, cols, c, s.F, true);
-                        continue;
-                    }
-#endif
-                    pack_rows<simd::MR>(xp, off, m, oh1 - oh0, s.stride_h * Wp, s.OW, a_packed);
-                    gemm::tile_block_packed(a_packed, m, d, b_packed, cols, c, s.F, true);
-                }
+                pack_panel(tile, g, P, jc, d, cols, b_packed);
+                for (int64_t ic = 0; ic < K; ic += mc)
+                    multiply_block(tile, xp, row_off.data() + ic, std::min(mc, K - ic),
+                                   oh1 - oh0, s.stride_h * Wp, s.OW, a_packed, b_packed, cols,
+                                   acc + ic * s.F + jc, s.F);
             }
         }
     }

@@ -64,26 +64,30 @@ def c_layout(x: np.ndarray) -> np.ndarray:
 
 
 def native_kernel(fallback: Callable[..., Any], arrays: int = 1,
-                  layout: Callable[[np.ndarray], np.ndarray] = c_layout) -> Callable[[F], F]:
+                  layout: Callable[[np.ndarray], np.ndarray] | None = c_layout,
+                  ) -> Callable[[F], F]:
     """Decorate the native adapter of one kernel.
 
     ``arrays``: how many leading positional arguments are arrays the kernel reads;
     when any of them is not float32 the call goes to ``fallback`` unchanged, else
     each is passed through ``layout`` before the adapter runs. A ``None`` among
     them (an optional array left out) is neither checked nor laid out.
+    ``layout=None``: the adapter lays its arrays out itself (softmax moves an axis
+    first; matmul's C++ copies only an operand sgemm cannot read in place), so the
+    arguments go to it as they came - no Python call per array.
     """
 
     def decorate(adapter: F) -> F:
         @functools.wraps(adapter)
         def call(*args: Any, **kwargs: Any) -> Any:
-            head = args[:arrays]
-            for a in head:
-                if a is None:
-                    continue
-                dtype = getattr(a, "dtype", None)
-                if dtype is not _FLOAT32 and dtype != _FLOAT32:
-                    return fallback(*args, **kwargs)
-            laid = [a if a is None else layout(a) for a in head]  # a list: no generator frame
+            for a in args[:arrays]:
+                if a is not None:
+                    dtype = getattr(a, "dtype", None)
+                    if dtype is not _FLOAT32 and dtype != _FLOAT32:
+                        return fallback(*args, **kwargs)
+            if layout is None:
+                return adapter(*args, **kwargs)
+            laid = [a if a is None else layout(a) for a in args[:arrays]]
             laid.extend(args[arrays:])
             return adapter(*laid, **kwargs)
 
