@@ -129,9 +129,10 @@ def _misaligned(x):
     (lambda x: x[::2, ::3], True), (lambda x: x[::-1, ::-1], True), (lambda x: x.T[::2], True),
     (_misaligned, True), (lambda x: x[1:-1, 2:-1], False), (lambda x: x.T, False),
 ], ids=["both-strided", "reversed", "transposed-strided", "misaligned", "window", "T"])
-def test_matmul_any_copies_only_what_sgemm_cannot_read(rng, make_view, refused):
+def test_matmul_any_takes_every_layout(rng, make_view, refused):
     """matmul_any (the backend adapter's one call) takes any layout: where matmul refuses an
-    operand (neither rows nor columns contiguous, or misaligned) it computes on a copy."""
+    operand (neither rows nor columns contiguous, or misaligned) it computes on a copy; where
+    matmul reads it in place, both give the same bits."""
     a = make_view(rng.standard_normal((40, 45)).astype(np.float32))
     b = make_view(rng.standard_normal((100, 121)).astype(np.float32))[: a.shape[1]]
     assert_matmul_close(_native.matmul_any(a, b), a, b)
