@@ -59,6 +59,7 @@ if [ "$#" -gt 0 ]; then
   TESTS=("$@")
 else
   TESTS=(tests/test_08_conv_kernels.py tests/test_15_matmul.py tests/test_15_pair_tile.py tests/test_15_conv_wgrad.py
+         tests/test_15_conv_winograd.py
          tests/test_15_backend_conformance.py
          tests/test_15_safety.py tests/test_15_fuzz.py tests/test_13_attention.py
          tests/test_16_kv_cache.py tests/test_17_quantized_layers.py)

@@ -79,29 +79,57 @@ static void require_grad_out(const py::array& grad_out, const Conv2dShape& s,
 
 static const float* fdata(const py::array& a) { return static_cast<const float*>(a.data()); }
 
-// "auto" | "im2col" | "direct" -> ConvAlgorithm
-static ConvAlgorithm parse_algorithm(const std::string& name, const std::string& what) {
+// "auto" | "im2col" | "direct" | "winograd" (where `winograd` is allowed) -> ConvAlgorithm
+static ConvAlgorithm parse_algorithm(const std::string& name, const std::string& what,
+                                     bool winograd = true) {
     if (name == "auto") return ConvAlgorithm::automatic;
     if (name == "im2col") return ConvAlgorithm::im2col;
     if (name == "direct") return ConvAlgorithm::direct;
-    throw py::value_error(what + ": algorithm must be 'auto', 'im2col' or 'direct', got '" +
-                          name + "'");
+    if (winograd && name == "winograd") return ConvAlgorithm::winograd;
+    throw py::value_error(what + ": algorithm must be " +
+                          (winograd ? "'auto', 'im2col', 'direct' or 'winograd'"
+                                    : "'auto', 'im2col' or 'direct'") +
+                          ", got '" + name + "'");
 }
 
-// conv2d's algorithm; "direct" only where it applies
+static std::string geometry_str(const Conv2dShape& s) {
+    return "kernel " + pair_str({s.KH, s.KW}) + ", stride " + pair_str({s.stride_h, s.stride_w}) +
+           ", padding " + pair_str({s.pad_h, s.pad_w}) + ", dilation " +
+           pair_str({s.dil_h, s.dil_w});
+}
+
+// conv2d's algorithm; "direct" and "winograd" only where they apply
 static ConvAlgorithm conv_algorithm(const std::string& name, const Conv2dShape& s,
                                     const std::string& what) {
     const ConvAlgorithm algorithm = parse_algorithm(name, what);
     if (algorithm == ConvAlgorithm::direct && !conv2d_direct_applies(s))
         throw py::value_error(what + ": the direct algorithm needs a horizontal stride of 1, "
                               "got stride " + pair_str({s.stride_h, s.stride_w}));
+    if (algorithm == ConvAlgorithm::winograd && !conv2d_winograd_applies(s))
+        throw py::value_error(what + ": the winograd algorithm needs a 3x3 kernel with "
+                              "stride 1 and dilation 1, got " + geometry_str(s));
+    return algorithm;
+}
+
+// The input gradient's algorithm; "direct" and "winograd" only where they apply
+static ConvAlgorithm input_algorithm(const std::string& name, const Conv2dShape& s,
+                                     const std::string& what) {
+    const ConvAlgorithm algorithm = parse_algorithm(name, what);
+    if (!conv2d_backward_input_applies(s, algorithm))
+        throw py::value_error(
+            what + ": the " + name + " input gradient needs stride 1 and padding no wider " +
+            "than the kernel's reach ((kernel - 1) * dilation)" +
+            (algorithm == ConvAlgorithm::winograd ? std::string(", with a 3x3 kernel and "
+                                                                "dilation 1")
+                                                  : std::string()) +
+            "; got " + geometry_str(s));
     return algorithm;
 }
 
 // The weight gradient's algorithm; "direct" only where it applies
 static ConvAlgorithm weight_algorithm(const std::string& name, const Conv2dShape& s) {
     const std::string what = "conv2d_backward_weight";
-    const ConvAlgorithm algorithm = parse_algorithm(name, what);
+    const ConvAlgorithm algorithm = parse_algorithm(name, what, false);
     if (algorithm == ConvAlgorithm::direct && !conv2d_weight_direct_applies(s))
         throw py::value_error(
             what + ": the direct weight gradient needs a horizontal stride of 1, at least 24 "
@@ -143,7 +171,8 @@ static py::array_t<float> conv2d(const py::array& x, const py::array& weight, Pa
 
 static py::array_t<float> conv2d_backward_input(const py::array& grad_out,
                                                 const py::array& weight, Pair input_hw,
-                                                Pair stride, Pair padding, Pair dilation) {
+                                                Pair stride, Pair padding, Pair dilation,
+                                                const std::string& algorithm) {
     const std::string what = "conv2d_backward_input";
     require_spatial(grad_out, "grad_out");
     require_spatial(weight, "weight");
@@ -157,6 +186,7 @@ static py::array_t<float> conv2d_backward_input(const py::array& grad_out,
                                           input_hw[1], weight.shape(0), weight.shape(2),
                                           weight.shape(3), stride, padding, dilation, what);
     require_grad_out(grad_out, s, what);
+    const ConvAlgorithm algo = input_algorithm(algorithm, s, what);
     py::array_t<float> grad_x({s.N, s.C, s.H, s.W});
     if (grad_x.size() == 0) return grad_x;
     const float *pg = fdata(grad_out), *pw = fdata(weight);
@@ -167,7 +197,7 @@ static py::array_t<float> conv2d_backward_input(const py::array& grad_out,
     }
     {
         py::gil_scoped_release release;
-        tinytorch::conv2d_backward_input(pg, pw, px, s);
+        tinytorch::conv2d_backward_input(pg, pw, px, s, algo);
     }
     return grad_x;
 }
@@ -317,10 +347,15 @@ void bind_conv(py::module_& m) {
     m.def("conv2d", &conv2d, py::arg("x"), py::arg("weight"), py::arg("stride"),
           py::arg("padding"), py::arg("dilation"), py::arg("algorithm") = "auto",
           "x: (N, C, H, W), weight: (F, C, KH, KW) -> (N, F, OH, OW). algorithm: 'im2col' "
-          "(+ sgemm), 'direct' (horizontal stride 1), or 'auto' (direct where it applies).");
+          "(+ sgemm), 'direct' (horizontal stride 1), 'winograd' (F(2x2, 3x3): 3x3, stride "
+          "1, dilation 1), or 'auto' (winograd where it applies with at least 16 channels "
+          "and 16 filters, else direct where it applies).");
     m.def("conv2d_backward_input", &conv2d_backward_input, py::arg("grad_out"),
           py::arg("weight"), py::arg("input_hw"), py::arg("stride"), py::arg("padding"),
-          py::arg("dilation"), "grad_out: (N, F, OH, OW) -> grad_x: (N, C, H, W).");
+          py::arg("dilation"), py::arg("algorithm") = "auto",
+          "grad_out: (N, F, OH, OW) -> grad_x: (N, C, H, W). algorithm: 'im2col' (+ col2im), "
+          "'direct' or 'winograd' (stride 1: a stride-1 convolution of grad_out with the "
+          "flipped weights), or 'auto' (as conv2d picks for that convolution).");
     m.def("conv2d_backward_weight", &conv2d_backward_weight, py::arg("grad_out"), py::arg("x"),
           py::arg("kernel_hw"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
           py::arg("algorithm") = "auto",

@@ -178,6 +178,11 @@ static const float* cols_piece(const float* xn, const Conv2dShape& s, int64_t p0
 
 void conv2d_forward(const float* x, const float* weight, float* y, const Conv2dShape& s,
                     ConvAlgorithm algorithm) {
+    if (algorithm == ConvAlgorithm::winograd ||
+        (algorithm == ConvAlgorithm::automatic && conv2d_winograd_pays(s))) {
+        conv2d_winograd(x, weight, y, s);
+        return;
+    }
     if (algorithm == ConvAlgorithm::direct ||
         (algorithm == ConvAlgorithm::automatic && conv2d_direct_applies(s) && !pointwise(s))) {
         conv2d_direct(x, weight, y, s);
@@ -215,17 +220,8 @@ static bool backward_input_is_direct(const Conv2dShape& s) {
            s.pad_w <= (s.KW - 1) * s.dil_w;
 }
 
-static void conv2d_backward_input_direct(const float* grad_out, const float* weight,
-                                         float* grad_x, const Conv2dShape& s) {
-    const int64_t KK = s.KH * s.KW;
-    thread_local std::vector<float> flipped;
-    flipped.resize(static_cast<size_t>(s.C * s.F * KK));
-    for (int64_t f = 0; f < s.F; ++f)
-        for (int64_t c = 0; c < s.C; ++c) {
-            const float* w = weight + (f * s.C + c) * KK;
-            float* d = flipped.data() + (c * s.F + f) * KK;
-            for (int64_t t = 0; t < KK; ++t) d[t] = w[KK - 1 - t];  // flips kh and kw at once
-        }
+// The stride-1 convolution that computes the input gradient (see above).
+static Conv2dShape backward_input_shape(const Conv2dShape& s) {
     Conv2dShape t = s;
     t.C = s.F;
     t.H = s.OH;
@@ -235,22 +231,53 @@ static void conv2d_backward_input_direct(const float* grad_out, const float* wei
     t.OW = s.W;
     t.pad_h = (s.KH - 1) * s.dil_h - s.pad_h;
     t.pad_w = (s.KW - 1) * s.dil_w - s.pad_w;
-    conv2d_direct(grad_out, flipped.data(), grad_x, t);
+    return t;
+}
+
+bool conv2d_backward_input_applies(const Conv2dShape& s, ConvAlgorithm algorithm) {
+    switch (algorithm) {
+        case ConvAlgorithm::direct: return backward_input_is_direct(s);
+        case ConvAlgorithm::winograd:
+            return backward_input_is_direct(s) &&
+                   conv2d_winograd_applies(backward_input_shape(s));
+        default: return true;
+    }
+}
+
+static void conv2d_backward_input_direct(const float* grad_out, const float* weight,
+                                         float* grad_x, const Conv2dShape& s,
+                                         ConvAlgorithm algorithm) {
+    const int64_t KK = s.KH * s.KW;
+    thread_local std::vector<float> flipped;
+    flipped.resize(static_cast<size_t>(s.C * s.F * KK));
+    for (int64_t f = 0; f < s.F; ++f)
+        for (int64_t c = 0; c < s.C; ++c) {
+            const float* w = weight + (f * s.C + c) * KK;
+            float* d = flipped.data() + (c * s.F + f) * KK;
+            for (int64_t t = 0; t < KK; ++t) d[t] = w[KK - 1 - t];  // flips kh and kw at once
+        }
+    const Conv2dShape t = backward_input_shape(s);
+    if (algorithm == ConvAlgorithm::winograd ||
+        (algorithm == ConvAlgorithm::automatic && conv2d_winograd_pays(t)))
+        conv2d_winograd(grad_out, flipped.data(), grad_x, t);
+    else
+        conv2d_direct(grad_out, flipped.data(), grad_x, t);
 }
 
 void conv2d_backward_input(const float* grad_out, const float* weight, float* grad_x,
-                           const Conv2dShape& s) {
+                           const Conv2dShape& s, ConvAlgorithm algorithm) {
     const int64_t KK = s.KH * s.KW, K = s.C * KK, P = s.OH * s.OW;
+    if (algorithm != ConvAlgorithm::im2col && backward_input_is_direct(s) &&
+        (algorithm != ConvAlgorithm::automatic || !pointwise(s))) {
+        conv2d_backward_input_direct(grad_out, weight, grad_x, s, algorithm);
+        return;
+    }
     if (pointwise(s)) {  // grad_x[n] (C, P) = W^T (C, F) @ grad_out[n] (F, P), written in place
         const int threads = team_size(s.N * s.F * P * K, s.N);
 #pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1)
         for (int64_t n = 0; n < s.N; ++n)
             sgemm_threads(true, false, s.C, P, s.F, weight, K, grad_out + n * s.F * P, P,
                           grad_x + n * s.C * P, P, threads > 1 ? 1 : get_num_threads());
-        return;
-    }
-    if (backward_input_is_direct(s)) {
-        conv2d_backward_input_direct(grad_out, weight, grad_x, s);
         return;
     }
     // Channels per piece: their KK rows of cols, times P pixels, fit cols_bytes().

@@ -145,17 +145,30 @@ void im2col(const float* x, const Conv2dShape& s, int64_t c0, int64_t c1, int64_
 void col2im(const float* cols, const Conv2dShape& s, int64_t c0, int64_t c1, int64_t p0,
             int64_t p1, float* x);
 // y = conv2d(x, weight), no bias: y[n, f, oh, ow] = sum_{c,kh,kw} x[n, c, ih, iw] * w[f, c, kh, kw]
-// `algorithm`: im2col + sgemm (any geometry), or the direct convolution of
-// conv_direct.cpp (stride_w == 1 only: conv2d_direct_applies); automatic picks
-// direct where it applies.
-enum class ConvAlgorithm { automatic, im2col, direct };
+// `algorithm`: im2col + sgemm (any geometry), the direct convolution of
+// conv_direct.cpp (stride_w == 1 only: conv2d_direct_applies), or Winograd
+// F(2x2, 3x3) of conv_winograd.cpp (3x3, unit stride and dilation:
+// conv2d_winograd_applies); automatic picks Winograd where it applies and pays
+// (conv2d_winograd_pays: at least 16 channels and 16 filters), else direct
+// where it applies.
+enum class ConvAlgorithm { automatic, im2col, direct, winograd };
 bool conv2d_direct_applies(const Conv2dShape& s);
 void conv2d_direct(const float* x, const float* weight, float* y, const Conv2dShape& s);
+bool conv2d_winograd_applies(const Conv2dShape& s);
+bool conv2d_winograd_pays(const Conv2dShape& s);
+void conv2d_winograd(const float* x, const float* weight, float* y, const Conv2dShape& s);
 void conv2d_forward(const float* x, const float* weight, float* y, const Conv2dShape& s,
                     ConvAlgorithm algorithm = ConvAlgorithm::automatic);
 // grad_x (N, C, H, W) = dL/dx given grad_out (N, F, OH, OW)   (grad_x is overwritten)
+// With unit strides (and padding within the kernel's reach) it is a stride-1
+// convolution of grad_out with the flipped weights (conv.cpp), computed by
+// `algorithm` as conv2d_forward would: automatic, direct or winograd (where
+// that convolution admits it); im2col is the im2col + col2im path, which
+// every geometry takes otherwise.
+bool conv2d_backward_input_applies(const Conv2dShape& s, ConvAlgorithm algorithm);
 void conv2d_backward_input(const float* grad_out, const float* weight, float* grad_x,
-                           const Conv2dShape& s);
+                           const Conv2dShape& s,
+                           ConvAlgorithm algorithm = ConvAlgorithm::automatic);
 // grad_w (F, C, KH, KW) = dL/dweight, summed over the batch      (grad_w is overwritten)
 // `algorithm`: im2col + sgemm (any geometry), or direct (conv_wgrad.cpp: the
 // sgemm's A slivers packed straight from the padded image, on the AVX2 pair

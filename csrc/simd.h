@@ -65,6 +65,23 @@ inline vec vload_masked(const float* p, lane_mask m) { return _mm512_maskz_loadu
 inline void vstore_masked(float* p, vec v, lane_mask m) { _mm512_mask_storeu_ps(p, m, v); }
 // lanes selected by m from a, the others from b
 inline vec vselect(lane_mask m, vec a, vec b) { return _mm512_mask_blend_ps(m, b, a); }
+// lo = a0 b0 a1 b1 ... a7 b7, hi = a8 b8 ... a15 b15 (two rows of pairs, Winograd's output)
+inline void vinterleave(vec a, vec b, vec& lo, vec& hi) {
+    const __m512i ilo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i ihi =
+        _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    lo = _mm512_permutex2var_ps(a, ilo, b);
+    hi = _mm512_permutex2var_ps(a, ihi, b);
+}
+// even = x0 x2 ... x30, odd = x1 x3 ... x31 of the 32 floats lo (x0..x15), hi (x16..x31)
+inline void vdeinterleave(vec lo, vec hi, vec& even, vec& odd) {
+    const __m512i ie =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i io =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    even = _mm512_permutex2var_ps(lo, ie, hi);
+    odd = _mm512_permutex2var_ps(lo, io, hi);
+}
 inline float vreduce_add(vec v) { return _mm512_reduce_add_ps(v); }
 inline float vreduce_max(vec v) { return _mm512_reduce_max_ps(v); }
 #elif defined(__AVX2__) && defined(__FMA__)
@@ -118,6 +135,20 @@ inline void vstore_masked(float* p, vec v, lane_mask m) { _mm256_maskstore_ps(p,
 inline vec vselect(lane_mask m, vec a, vec b) {
     return _mm256_blendv_ps(b, a, _mm256_castsi256_ps(m));
 }
+// lo = a0 b0 a1 b1 a2 b2 a3 b3, hi = a4 b4 ... a7 b7
+inline void vinterleave(vec a, vec b, vec& lo, vec& hi) {
+    const vec t0 = _mm256_unpacklo_ps(a, b), t1 = _mm256_unpackhi_ps(a, b);  // per 128-bit half
+    lo = _mm256_permute2f128_ps(t0, t1, 0x20);
+    hi = _mm256_permute2f128_ps(t0, t1, 0x31);
+}
+// even = x0 x2 ... x14, odd = x1 x3 ... x15 of lo (x0..x7), hi (x8..x15)
+inline void vdeinterleave(vec lo, vec hi, vec& even, vec& odd) {
+    // per 128-bit half: lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6; then 64-bit pieces 0, 2, 1, 3
+    const vec e = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+    const vec o = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
+    even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
+    odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), _MM_SHUFFLE(3, 1, 2, 0)));
+}
 inline float vreduce_add(vec v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -157,6 +188,20 @@ inline void vstoreu(float* p, vec v) {
     for (int64_t l = 0; l < VL; ++l) p[l] = v.x[l];
 }
 inline vec vbroadcast(const float* p) { return vset1(*p); }
+// lo = a0 b0 a1 b1, hi = a2 b2 a3 b3
+inline void vinterleave(vec a, vec b, vec& lo, vec& hi) {
+    for (int64_t l = 0; l < VL / 2; ++l) {
+        lo.x[2 * l] = a.x[l], lo.x[2 * l + 1] = b.x[l];
+        hi.x[2 * l] = a.x[VL / 2 + l], hi.x[2 * l + 1] = b.x[VL / 2 + l];
+    }
+}
+// even = x0 x2 x4 x6, odd = x1 x3 x5 x7 of lo (x0..x3), hi (x4..x7)
+inline void vdeinterleave(vec lo, vec hi, vec& even, vec& odd) {
+    for (int64_t l = 0; l < VL / 2; ++l) {
+        even.x[l] = lo.x[2 * l], odd.x[l] = lo.x[2 * l + 1];
+        even.x[VL / 2 + l] = hi.x[2 * l], odd.x[VL / 2 + l] = hi.x[2 * l + 1];
+    }
+}
 inline vec vfma(vec a, vec b, vec c) {  // a*b + c (one fused op where the target has FMA)
     for (int64_t l = 0; l < VL; ++l) c.x[l] += a.x[l] * b.x[l];
     return c;

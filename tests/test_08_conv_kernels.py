@@ -524,7 +524,9 @@ def test_native_conv_algorithm_is_checked():
 
     x = np.ones((1, 2, 5, 5), np.float32)
     w = np.ones((3, 2, 3, 3), np.float32)
-    with pytest.raises(ValueError, match="algorithm must be 'auto', 'im2col' or 'direct'"):
-        _native.conv2d(x, w, (1, 1), (1, 1), (1, 1), "winograd")
+    with pytest.raises(
+        ValueError, match="algorithm must be 'auto', 'im2col', 'direct' or 'winograd', got 'fft'"
+    ):
+        _native.conv2d(x, w, (1, 1), (1, 1), (1, 1), "fft")
     with pytest.raises(ValueError, match="horizontal stride of 1"):
         _native.conv2d(x, w, (1, 2), (1, 1), (1, 1), "direct")

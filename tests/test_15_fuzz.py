@@ -288,6 +288,44 @@ def test_direct_weight_gradient_matches_numpy(data, problem):
 
 
 @st.composite
+def winograd_problem(draw):
+    """Geometries of the Winograd F(2x2, 3x3) convolution (conv_winograd.cpp): 3x3, unit
+    stride and dilation; channels and filters around the tile edges (MR 6/8), output sizes
+    odd and even, around the vector widths (8/16 blocks = 16/32 pixels) and the NR-block
+    slivers (16/32 blocks)."""
+    C = draw(st.sampled_from([1, 2, 5, 8, 15, 16, 17, 33]))
+    F = draw(st.sampled_from([1, 5, 6, 7, 8, 9, 16, 17, 25]))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    H = draw(st.integers(max(1, 3 - 2 * padding[0]), 12))
+    W = draw(st.sampled_from([w for w in (1, 2, 3, 4, 5, 15, 16, 17, 18, 31, 32, 33, 34, 63, 65)
+                              if w + 2 * padding[1] >= 3]))
+    return draw(st.sampled_from([0, 1, 2, 3])), C, H, W, F, padding
+
+
+@FUZZ
+@given(st.data(), winograd_problem())
+def test_winograd_convolution_matches_numpy(data, problem):
+    """Forward and input gradient on the Winograd path, NaN/Inf included: an image with a
+    value that is not finite is computed by the direct convolution, so NaN and Inf land
+    where NumPy puts them."""
+    TRIED["cases"] += 1
+    N, C, H, W, F, padding = problem
+    x = data.draw(values((N, C, H, W)))
+    w = data.draw(values((F, C, 3, 3), special=False))
+    ref = numpy_backend()
+    from tinytorch import _native
+    y = _native.conv2d(x, w, (1, 1), padding, (1, 1), "winograd")
+    want = ref.conv2d(x.astype(np.float64), w.astype(np.float64), (1, 1), padding, (1, 1))
+    assert_like_numpy(y, want, scale=9 * max(1.0, np.sqrt(9 * C)))
+    if max(padding) <= 2:  # the input gradient as a stride-1 convolution
+        g = data.draw(values(want.shape))
+        gx = _native.conv2d_backward_input(g, w, (H, W), (1, 1), padding, (1, 1), "winograd")
+        assert_like_numpy(gx, ref.conv2d_backward_input(
+            g.astype(np.float64), w.astype(np.float64), (H, W), (1, 1), padding, (1, 1)),
+            scale=9 * max(1.0, np.sqrt(9 * F)))
+
+
+@st.composite
 def pool_problem(draw):
     KH, KW = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     padding = (draw(st.integers(0, KH // 2)), draw(st.integers(0, KW // 2)))
