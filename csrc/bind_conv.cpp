@@ -348,8 +348,9 @@ void bind_conv(py::module_& m) {
           py::arg("padding"), py::arg("dilation"), py::arg("algorithm") = "auto",
           "x: (N, C, H, W), weight: (F, C, KH, KW) -> (N, F, OH, OW). algorithm: 'im2col' "
           "(+ sgemm), 'direct' (horizontal stride 1), 'winograd' (F(2x2, 3x3): 3x3, stride "
-          "1, dilation 1), or 'auto' (winograd where it applies with at least 16 channels "
-          "and 16 filters, else direct where it applies).");
+          "1, dilation 1), or 'auto' (winograd where it applies and pays: at least 32 channels "
+          "and 32 filters, C*F >= 2048, images of at least 60% whole slivers of 2x2 blocks; "
+          "else direct where it applies).");
     m.def("conv2d_backward_input", &conv2d_backward_input, py::arg("grad_out"),
           py::arg("weight"), py::arg("input_hw"), py::arg("stride"), py::arg("padding"),
           py::arg("dilation"), py::arg("algorithm") = "auto",

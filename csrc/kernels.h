@@ -149,7 +149,8 @@ void col2im(const float* cols, const Conv2dShape& s, int64_t c0, int64_t c1, int
 // conv_direct.cpp (stride_w == 1 only: conv2d_direct_applies), or Winograd
 // F(2x2, 3x3) of conv_winograd.cpp (3x3, unit stride and dilation:
 // conv2d_winograd_applies); automatic picks Winograd where it applies and pays
-// (conv2d_winograd_pays: at least 16 channels and 16 filters), else direct
+// (conv2d_winograd_pays: C, F >= 32, C*F >= 2048, and an image's 2x2 blocks
+// fill at least 60% of the micro-kernel's NR-wide slivers), else direct
 // where it applies.
 enum class ConvAlgorithm { automatic, im2col, direct, winograd };
 bool conv2d_direct_applies(const Conv2dShape& s);

@@ -88,18 +88,24 @@ def test_winograd_is_no_less_accurate_than_the_direct_convolution(native):
     assert errors["winograd"] <= 2 * errors["direct"], errors
 
 
+def _picks(native, x, w, algorithm):
+    return np.array_equal(native.conv2d(x, w, (1, 1), (1, 1), (1, 1)),
+                          native.conv2d(x, w, (1, 1), (1, 1), (1, 1), algorithm))
+
+
 def test_auto_picks_winograd_where_it_pays(native):
-    x, w = _case(2, 32, 12, 12, 32, (1, 1))
-    auto = native.conv2d(x, w, (1, 1), (1, 1), (1, 1))
-    assert np.array_equal(auto, native.conv2d(x, w, (1, 1), (1, 1), (1, 1), "winograd"))
-    g = np.ones_like(auto)
-    assert np.array_equal(native.conv2d_backward_input(g, w, (12, 12), (1, 1), (1, 1), (1, 1)),
-                          native.conv2d_backward_input(g, w, (12, 12), (1, 1), (1, 1), (1, 1),
+    x, w = _case(2, 64, 16, 16, 64, (1, 1))  # 64 blocks per image: whole slivers of 16 or 32
+    assert _picks(native, x, w, "winograd")
+    g = np.ones((2, 64, 16, 16), np.float32)
+    assert np.array_equal(native.conv2d_backward_input(g, w, (16, 16), (1, 1), (1, 1), (1, 1)),
+                          native.conv2d_backward_input(g, w, (16, 16), (1, 1), (1, 1), (1, 1),
                                                        "winograd"))
-    # 8 channels: below the threshold, the direct convolution
-    x, w = _case(2, 8, 12, 12, 32, (1, 1))
-    assert np.array_equal(native.conv2d(x, w, (1, 1), (1, 1), (1, 1)),
-                          native.conv2d(x, w, (1, 1), (1, 1), (1, 1), "direct"))
+    # below the thresholds, the direct convolution: 16 channels, C*F = 1024, 6x6 images
+    # (9 blocks: most of a sliver would be padding)
+    for C, F, H in [(16, 64, 16), (32, 32, 16), (64, 64, 6)]:
+        x, w = _case(2, C, H, H, F, (1, 1))
+        assert _picks(native, x, w, "direct"), (C, F, H)
+        assert not _picks(native, x, w, "winograd"), (C, F, H)  # the two do differ
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf, 3e37])
