@@ -244,9 +244,11 @@ bool conv2d_backward_input_applies(const Conv2dShape& s, ConvAlgorithm algorithm
     }
 }
 
-static void conv2d_backward_input_direct(const float* grad_out, const float* weight,
-                                         float* grad_x, const Conv2dShape& s,
-                                         ConvAlgorithm algorithm) {
+// The input gradient as the stride-1 convolution of grad_out with the flipped
+// weights, computed by conv2d_forward's `algorithm` (direct or Winograd).
+static void conv2d_backward_input_flipped(const float* grad_out, const float* weight,
+                                          float* grad_x, const Conv2dShape& s,
+                                          ConvAlgorithm algorithm) {
     const int64_t KK = s.KH * s.KW;
     thread_local std::vector<float> flipped;
     flipped.resize(static_cast<size_t>(s.C * s.F * KK));
@@ -256,20 +258,19 @@ static void conv2d_backward_input_direct(const float* grad_out, const float* wei
             float* d = flipped.data() + (c * s.F + f) * KK;
             for (int64_t t = 0; t < KK; ++t) d[t] = w[KK - 1 - t];  // flips kh and kw at once
         }
-    const Conv2dShape t = backward_input_shape(s);
-    if (algorithm == ConvAlgorithm::winograd ||
-        (algorithm == ConvAlgorithm::automatic && conv2d_winograd_pays(t)))
-        conv2d_winograd(grad_out, flipped.data(), grad_x, t);
-    else
-        conv2d_direct(grad_out, flipped.data(), grad_x, t);
+    conv2d_forward(grad_out, flipped.data(), grad_x, backward_input_shape(s), algorithm);
 }
 
 void conv2d_backward_input(const float* grad_out, const float* weight, float* grad_x,
                            const Conv2dShape& s, ConvAlgorithm algorithm) {
     const int64_t KK = s.KH * s.KW, K = s.C * KK, P = s.OH * s.OW;
-    if (algorithm != ConvAlgorithm::im2col && backward_input_is_direct(s) &&
-        (algorithm != ConvAlgorithm::automatic || !pointwise(s))) {
-        conv2d_backward_input_direct(grad_out, weight, grad_x, s, algorithm);
+    // automatic: the in-place GEMM below for 1x1 kernels, else the flipped convolution
+    // where it applies, else im2col + col2im
+    const bool flipped = algorithm == ConvAlgorithm::direct ||
+                         algorithm == ConvAlgorithm::winograd ||
+                         (algorithm == ConvAlgorithm::automatic && !pointwise(s));
+    if (flipped && backward_input_is_direct(s)) {
+        conv2d_backward_input_flipped(grad_out, weight, grad_x, s, algorithm);
         return;
     }
     if (pointwise(s)) {  // grad_x[n] (C, P) = W^T (C, F) @ grad_out[n] (F, P), written in place

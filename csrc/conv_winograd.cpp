@@ -93,9 +93,7 @@ void conv2d_winograd(const float* x, const float* weight, float* y, const Conv2d
         zero_floats(y, s.N * s.F * P);
         return;
     }
-    // Weights: U_xi (F x C) packed in MR-row slivers per channel block, as the
-    // direct convolution packs its weights; a weight that is not usable() sends
-    // the whole call to the direct convolution.
+    // A weight that is not all_usable() sends the whole call to the direct convolution.
     const int64_t WF = s.C * 9;
     if (!all_usable(weight, s.F * WF)) {
         conv2d_direct(x, weight, y, s);
@@ -108,25 +106,22 @@ void conv2d_winograd(const float* x, const float* weight, float* y, const Conv2d
     // two (16 KiB for U on the 32x32 layer) the 16 streams that the transforms
     // read or write at once would all map to the same L1d sets.
     const int64_t us = spread(Fr * s.C), vs = spread(s.C * NR), ms = spread(Fr * NR);
-    // u_packed: block xi at + xi*us; in it channel block c0 at + Fr*c0, whose
-    // sliver of filters f0 = MR*q holds a[k*MR + r] = U_xi[f0 + r][c0 + k] (as pack_a).
-    thread_local simd::AlignedBuffer u_buffer;
+    // U_xi (F x C) row-major, block xi at + xi*rs, then packed per channel block as
+    // the sgemm packs A: u_packed block xi at + xi*us, channel block c0 at + Fr*c0.
+    const int64_t rs = spread(s.F * s.C);
+    thread_local simd::AlignedBuffer rows_buffer, u_buffer;
+    float* u_rows = rows_buffer.get(16 * rs);
     float* u_packed = u_buffer.get(16 * us);
-    if (Fr > s.F)  // rows of the last sliver past F are zero
-        for (int xi = 0; xi < 16; ++xi)
-            for (int64_t c0 = 0; c0 < s.C; c0 += cb) {
-                const int64_t kc = std::min(cb, s.C - c0);
-                gemm::zero_lanes(u_packed + xi * us + Fr * c0 + (Fr - MR) * kc, MR,
-                                 s.F - (Fr - MR), kc);
-            }
     for (int64_t f = 0; f < s.F; ++f)
         for (int64_t c = 0; c < s.C; ++c) {
             float u[16];
             weight_transform(weight + f * WF + c * 9, u);
-            const int64_t c0 = c / cb * cb, kc = std::min(cb, s.C - c0);
-            float* d = u_packed + Fr * c0 + (f / MR) * MR * kc + (c - c0) * MR + f % MR;
-            for (int xi = 0; xi < 16; ++xi) d[xi * us] = u[xi];
+            for (int xi = 0; xi < 16; ++xi) u_rows[xi * rs + f * s.C + c] = u[xi];
         }
+    for (int xi = 0; xi < 16; ++xi)
+        for (int64_t c0 = 0; c0 < s.C; c0 += cb)
+            gemm::pack_a(u_rows + xi * rs, false, s.C, 0, c0, s.F, std::min(cb, s.C - c0),
+                         u_packed + xi * us + Fr * c0);
 
     // Blocks: th x tw per image; a work item is a band of `band` block rows.
     const int64_t th = ceil_div(s.OH, 2), tw = ceil_div(s.OW, 2);
@@ -140,6 +135,7 @@ void conv2d_winograd(const float* x, const float* weight, float* y, const Conv2d
     const int64_t tiles_max = simd::round_up(band * tw, NR);  // blocks of an item, whole slivers
 
     const int64_t items = s.N * bands;
+    // 16 multiplies per 2x2 block and channel: 4 per output pixel and channel
     const int threads = team_size(s.N * s.F * P * s.C * 4, items);
     std::vector<char> item_ok(static_cast<size_t>(items), 1);  // one writer each
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)

@@ -17,8 +17,8 @@ using simd::VL;
 // Row `ih` of channel plane `xc` (H x W), zero-padded by pad_w on the left and
 // as far as needed on the right, split into its even and odd columns:
 // even[j] = padded[2j], odd[j] = padded[2j + 1], for j < n.
-inline void split_row(const float* xc, const Conv2dShape& s, int64_t ih, int64_t n, float* __restrict even,
-               float* __restrict odd) {
+inline void split_row(const float* xc, const Conv2dShape& s, int64_t ih, int64_t n,
+                      float* __restrict even, float* __restrict odd) {
     if (ih < 0 || ih >= s.H) {
         std::fill(even, even + n, 0.0f);
         std::fill(odd, odd + n, 0.0f);
@@ -49,67 +49,64 @@ inline void split_row(const float* xc, const Conv2dShape& s, int64_t ih, int64_t
     for (int64_t j = hi; j < n; ++j) even[j] = value(2 * j), odd[j] = value(2 * j + 1);
 }
 
+// The arithmetic of both transforms, once for a float (one block) and once for a
+// vector (VL blocks side by side): the same adds and subtracts either way.
+inline float add(float a, float b) { return a + b; }
+inline float sub(float a, float b) { return a - b; }
+inline simd::vec add(simd::vec a, simd::vec b) { return simd::vadd(a, b); }
+inline simd::vec sub(simd::vec a, simd::vec b) { return simd::vsub(a, b); }
+
+// V = B^T d B of a 4x4 block: d(r, k) gives d[r][k], v(xi, value) takes V[xi]
+// (xi = 4*row + column).
+template <class T, class D, class Out>
+inline void input_block(D d, Out v) {
+    T t[4][4];  // t = B^T d: combine the four rows, column by column
+    for (int k = 0; k < 4; ++k) {
+        const T d0 = d(0, k), d1 = d(1, k), d2 = d(2, k), d3 = d(3, k);
+        t[0][k] = sub(d0, d2);
+        t[1][k] = add(d1, d2);
+        t[2][k] = sub(d2, d1);
+        t[3][k] = sub(d1, d3);
+    }
+    for (int r = 0; r < 4; ++r) {  // V = t B: the same combination along each row
+        v(4 * r + 0, sub(t[r][0], t[r][2]));
+        v(4 * r + 1, add(t[r][1], t[r][2]));
+        v(4 * r + 2, sub(t[r][2], t[r][1]));
+        v(4 * r + 3, sub(t[r][1], t[r][3]));
+    }
+}
+
+// Y = A^T M A of a 4x4 block: m(xi) gives M[xi]; y[r][c] receives the 2x2 outputs.
+template <class T, class M>
+inline void output_block(M m, T y[2][2]) {
+    T s[2][4];  // s = A^T M: combine the four rows
+    for (int k = 0; k < 4; ++k) {
+        const T m0 = m(k), m1 = m(4 + k), m2 = m(8 + k), m3 = m(12 + k);
+        s[0][k] = add(add(m0, m1), m2);
+        s[1][k] = sub(sub(m1, m2), m3);
+    }
+    for (int r = 0; r < 2; ++r) {
+        y[r][0] = add(add(s[r][0], s[r][1]), s[r][2]);
+        y[r][1] = sub(sub(s[r][1], s[r][2]), s[r][3]);
+    }
+}
+
 // V = B^T d B for blocks j in [j0, j1) of one block row and channel: d[r][k] =
 // padded row r, column 2j + k, from the split rows e[r], o[r]. dst[xi*xi_stride
-// + (j - j0)] receives V[xi] (xi = 4*row + column of the 4x4 block).
+// + (j - j0)] receives V[xi].
 inline void input_transform(const float* const* e, const float* const* o, int64_t j0, int64_t j1,
-                     float* __restrict dst, int64_t xi_stride) {
-    const float *__restrict e0 = e[0], *__restrict e1 = e[1], *__restrict e2 = e[2],
-                *__restrict e3 = e[3];
-    const float *__restrict o0 = o[0], *__restrict o1 = o[1], *__restrict o2 = o[2],
-                *__restrict o3 = o[3];
-    using simd::vadd;
-    using simd::vloadu;
-    using simd::vsub;
+                            float* __restrict dst, int64_t xi_stride) {
+    // column k of block j: e[r][j], o[r][j], e[r][j + 1], o[r][j + 1]
+    auto at = [&](int r, int k, int64_t j) { return (k % 2 ? o[r] : e[r]) + j + k / 2; };
     const int64_t n = j1 - j0;
     int64_t i = 0;
-    for (; i + VL <= n; i += VL) {  // VL blocks at once: the same arithmetic on vectors
-        const int64_t j = j0 + i;
-        const float* er[4] = {e0, e1, e2, e3};
-        const float* orr[4] = {o0, o1, o2, o3};
-        simd::vec d[4][4];
-        for (int r = 0; r < 4; ++r) {
-            d[r][0] = vloadu(er[r] + j);
-            d[r][1] = vloadu(orr[r] + j);
-            d[r][2] = vloadu(er[r] + j + 1);
-            d[r][3] = vloadu(orr[r] + j + 1);
-        }
-        simd::vec t[4][4];
-        for (int k = 0; k < 4; ++k) {
-            t[0][k] = vsub(d[0][k], d[2][k]);
-            t[1][k] = vadd(d[1][k], d[2][k]);
-            t[2][k] = vsub(d[2][k], d[1][k]);
-            t[3][k] = vsub(d[1][k], d[3][k]);
-        }
-        for (int r = 0; r < 4; ++r) {
-            simd::vstoreu(dst + (4 * r + 0) * xi_stride + i, vsub(t[r][0], t[r][2]));
-            simd::vstoreu(dst + (4 * r + 1) * xi_stride + i, vadd(t[r][1], t[r][2]));
-            simd::vstoreu(dst + (4 * r + 2) * xi_stride + i, vsub(t[r][2], t[r][1]));
-            simd::vstoreu(dst + (4 * r + 3) * xi_stride + i, vsub(t[r][1], t[r][3]));
-        }
-    }
-    for (; i < n; ++i) {  // the rest one block at a time
-        const int64_t j = j0 + i;
-        // t = B^T d: combine the four rows, column by column
-        float t[4][4];
-        const float d0[4] = {e0[j], o0[j], e0[j + 1], o0[j + 1]};
-        const float d1[4] = {e1[j], o1[j], e1[j + 1], o1[j + 1]};
-        const float d2[4] = {e2[j], o2[j], e2[j + 1], o2[j + 1]};
-        const float d3[4] = {e3[j], o3[j], e3[j + 1], o3[j + 1]};
-        for (int k = 0; k < 4; ++k) {
-            t[0][k] = d0[k] - d2[k];
-            t[1][k] = d1[k] + d2[k];
-            t[2][k] = d2[k] - d1[k];
-            t[3][k] = d1[k] - d3[k];
-        }
-        // V = t B: the same combination along each row
-        for (int r = 0; r < 4; ++r) {
-            dst[(4 * r + 0) * xi_stride + i] = t[r][0] - t[r][2];
-            dst[(4 * r + 1) * xi_stride + i] = t[r][1] + t[r][2];
-            dst[(4 * r + 2) * xi_stride + i] = t[r][2] - t[r][1];
-            dst[(4 * r + 3) * xi_stride + i] = t[r][1] - t[r][3];
-        }
-    }
+    for (; i + VL <= n; i += VL)  // VL blocks at once
+        input_block<simd::vec>(
+            [&](int r, int k) { return simd::vloadu(at(r, k, j0 + i)); },
+            [&](int xi, simd::vec v) { simd::vstoreu(dst + xi * xi_stride + i, v); });
+    for (; i < n; ++i)  // the rest one block at a time
+        input_block<float>([&](int r, int k) { return *at(r, k, j0 + i); },
+                           [&](int xi, float v) { dst[xi * xi_stride + i] = v; });
 }
 
 // Y = A^T M A for blocks u in [0, n) of one filter: m[xi*xi_stride + u] holds
@@ -117,67 +114,27 @@ inline void input_transform(const float* const* e, const float* const* o, int64_
 // with `cols` (2n or 2n - 1) output columns and y1 == nullptr when the bottom
 // row is past the image.
 inline void output_transform(const float* __restrict m, int64_t xi_stride, int64_t n, int64_t cols,
-                      float* __restrict y0, float* __restrict y1) {
-    auto block = [&](int64_t u, float out[2][2]) {
-        float s[2][4];  // s = A^T M: combine the four rows
-        for (int k = 0; k < 4; ++k) {
-            const float m0 = m[k * xi_stride + u], m1 = m[(4 + k) * xi_stride + u];
-            const float m2 = m[(8 + k) * xi_stride + u], m3 = m[(12 + k) * xi_stride + u];
-            s[0][k] = m0 + m1 + m2;
-            s[1][k] = m1 - m2 - m3;
-        }
-        for (int r = 0; r < 2; ++r) {
-            out[r][0] = s[r][0] + s[r][1] + s[r][2];
-            out[r][1] = s[r][1] - s[r][2] - s[r][3];
-        }
-    };
+                             float* __restrict y0, float* __restrict y1) {
+    float* rows[2] = {y0, y1};
     const int64_t full = cols / 2;  // blocks with both columns inside the image
-    using simd::vadd;
-    using simd::vsub;
-    int64_t u0 = 0;
-    for (; u0 + VL <= full; u0 += VL) {  // VL blocks at once, pairs interleaved on the way out
-        simd::vec sv[2][4];
-        for (int k = 0; k < 4; ++k) {
-            const simd::vec m0 = simd::vloadu(m + k * xi_stride + u0);
-            const simd::vec m1 = simd::vloadu(m + (4 + k) * xi_stride + u0);
-            const simd::vec m2 = simd::vloadu(m + (8 + k) * xi_stride + u0);
-            const simd::vec m3 = simd::vloadu(m + (12 + k) * xi_stride + u0);
-            sv[0][k] = vadd(vadd(m0, m1), m2);
-            sv[1][k] = vsub(vsub(m1, m2), m3);
-        }
-        for (int r = 0; r < 2; ++r) {
-            float* yr = r == 0 ? y0 : y1;
-            if (!yr) break;
-            const simd::vec left = vadd(vadd(sv[r][0], sv[r][1]), sv[r][2]);
-            const simd::vec right = vsub(vsub(sv[r][1], sv[r][2]), sv[r][3]);
+    int64_t u = 0;
+    for (; u + VL <= full; u += VL) {  // VL blocks at once, pairs interleaved on the way out
+        simd::vec y[2][2];
+        output_block<simd::vec>([&](int xi) { return simd::vloadu(m + xi * xi_stride + u); }, y);
+        for (int r = 0; r < 2 && rows[r]; ++r) {
             simd::vec lo, hi;
-            simd::vinterleave(left, right, lo, hi);
-            simd::vstoreu(yr + 2 * u0, lo);
-            simd::vstoreu(yr + 2 * u0 + VL, hi);
+            simd::vinterleave(y[r][0], y[r][1], lo, hi);
+            simd::vstoreu(rows[r] + 2 * u, lo);
+            simd::vstoreu(rows[r] + 2 * u + VL, hi);
         }
     }
-    if (y1) {
-        for (int64_t u = u0; u < full; ++u) {
-            float out[2][2];
-            block(u, out);
-            y0[2 * u] = out[0][0];
-            y0[2 * u + 1] = out[0][1];
-            y1[2 * u] = out[1][0];
-            y1[2 * u + 1] = out[1][1];
+    for (; u < n; ++u) {  // the rest one block at a time; an odd last column stays out
+        float y[2][2];
+        output_block<float>([&](int xi) { return m[xi * xi_stride + u]; }, y);
+        for (int r = 0; r < 2 && rows[r]; ++r) {
+            rows[r][2 * u] = y[r][0];
+            if (2 * u + 1 < cols) rows[r][2 * u + 1] = y[r][1];
         }
-    } else {
-        for (int64_t u = u0; u < full; ++u) {
-            float out[2][2];
-            block(u, out);
-            y0[2 * u] = out[0][0];
-            y0[2 * u + 1] = out[0][1];
-        }
-    }
-    if (full < n) {  // an odd number of columns: the last block's left column only
-        float out[2][2];
-        block(full, out);
-        y0[2 * full] = out[0][0];
-        if (y1) y1[2 * full] = out[1][0];
     }
 }
 
